@@ -1,0 +1,39 @@
+"""Installation script for the isaaclab_gr00t Isaac Lab extension."""
+
+import os
+
+import toml
+from setuptools import find_packages, setup
+
+EXTENSION_PATH = os.path.dirname(os.path.realpath(__file__))
+EXTENSION_TOML = toml.load(os.path.join(EXTENSION_PATH, "extension.toml"))
+
+INSTALL_REQUIRES = [
+    "isaaclab==3.0.0",
+    "peft>=0.13",
+    "matplotlib",
+    "toml",
+]
+EXTRAS_REQUIRE = {"test": ["pytest>=8", "pytest-timeout"]}
+
+setup(
+    name="isaaclab_gr00t",
+    version=EXTENSION_TOML["package"]["version"],
+    description=EXTENSION_TOML["package"]["description"],
+    keywords=EXTENSION_TOML["package"]["keywords"],
+    python_requires="==3.12.*",
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    packages=find_packages(include=["isaaclab_gr00t", "isaaclab_gr00t.*"]),
+    include_package_data=True,
+    package_data={"isaaclab_gr00t": ["assets/data/*"]},
+    data_files=[
+        ("share/isaaclab_gr00t/tasks", [os.path.join("tasks", f) for f in sorted(os.listdir("tasks")) if f.endswith(".yaml")]),
+        ("share/isaaclab_gr00t/agents", [os.path.join("agents", f) for f in sorted(os.listdir("agents")) if f.endswith(".yaml")]),
+    ],
+    entry_points={
+        "isaaclab.tasks": ["isaaclab_gr00t = isaaclab_gr00t.registration"],
+        "console_scripts": [],
+    },
+    zip_safe=False,
+)
