@@ -2,17 +2,17 @@
 
 import os
 
-import toml
+import tomllib
 from setuptools import find_packages, setup
 
 EXTENSION_PATH = os.path.dirname(os.path.realpath(__file__))
-EXTENSION_TOML = toml.load(os.path.join(EXTENSION_PATH, "extension.toml"))
+with open(os.path.join(EXTENSION_PATH, "extension.toml"), "rb") as f:
+    EXTENSION_TOML = tomllib.load(f)
 
 INSTALL_REQUIRES = [
     "isaaclab==3.0.0",
     "peft>=0.13",
     "matplotlib",
-    "toml",
 ]
 EXTRAS_REQUIRE = {"test": ["pytest>=8", "pytest-timeout"]}
 
