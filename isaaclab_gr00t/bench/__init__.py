@@ -1,0 +1,5 @@
+"""Benchmark commands: each prints a markdown table and can write a PNG plot.
+
+- :mod:`isaaclab_gr00t.bench.learning_curves`: PPO37 against stock rsl_rl PPO, same task, seeds and budget.
+- :mod:`isaaclab_gr00t.bench.throughput`: env-only, stock rsl_rl and PPO37Runner steps/s on Isaac Lab tasks.
+"""
