@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -65,8 +66,18 @@ def _is_missing(value: Any) -> bool:
     return value is dataclasses.MISSING or type(value).__name__ == "_MISSING_TYPE"
 
 
-def _check_type(current: Any, new: Any, source: str, field: str) -> Any:
-    """Return ``new`` converted to the type of ``current``, or raise if the kinds differ."""
+def _annotation(cfg: Any, name: str) -> str:
+    field = getattr(type(cfg), "__dataclass_fields__", {}).get(name)
+    return str(field.type) if field is not None else ""
+
+
+def _check_type(current: Any, new: Any, source: str, field: str, annotation: str = "") -> Any:
+    """Return ``new`` converted to the type of ``current``, or raise if the kinds differ.
+
+    A value whose type the field's annotation names (``int | list[int]``) is accepted as it is.
+    """
+    if re.search(rf"\b{type(new).__name__}\b", annotation) or isinstance(new, (list, tuple)) and "tuple" in annotation:
+        return tuple(new) if isinstance(new, list) and "list" not in annotation else new
     if current is None or _is_missing(current) or callable(current) and not isinstance(current, type):
         return new
     if isinstance(current, bool) or isinstance(new, bool):
@@ -121,7 +132,7 @@ def apply_overrides(
         else:
             if convert is not None:
                 value = convert(field, value)
-            setattr(cfg, head, _check_type(current, value, source, field))
+            setattr(cfg, head, _check_type(current, value, source, field, _annotation(cfg, head)))
 
 
 def missing_fields(cfg: Any, prefix: str = "") -> list[str]:

@@ -23,6 +23,7 @@ import torch
 
 from ..assets import resolve_asset_uri
 from .agents import build_agent_cfg, load_agent_preset
+from .entry_points import entry_point_string
 from .errors import SpecError
 from .overrides import apply_overrides
 from .task_spec import TaskSpec, parse_task_spec
@@ -134,11 +135,6 @@ def build_task_agent_cfg(spec: TaskSpec, entry_point: str) -> Any:
     return build_agent_cfg(load_agent_preset(preset_path), choice.overrides, source, default_device())
 
 
-def _named(fn: Callable[[], Any], name: str) -> Callable[[], Any]:
-    fn.__name__ = fn.__qualname__ = name
-    return fn
-
-
 def register_task_spec(spec: TaskSpec) -> None:
     """Validate ``spec`` fully (base, fields, types, presets) and register its task ID."""
     if spec.id in gym.registry:
@@ -147,14 +143,14 @@ def register_task_spec(spec: TaskSpec) -> None:
         raise SpecError(spec.source, "base", f"unknown base task '{spec.base}'")
     build_env_cfg(spec, resolve_assets=False)
     kwargs: dict[str, Any] = {
-        "env_cfg_entry_point": _named(lambda: build_env_cfg(spec), f"env_cfg<{spec.id}>"),
+        "env_cfg_entry_point": entry_point_string(spec.id, "env_cfg", lambda: build_env_cfg(spec)),
         "default_agent": spec.default_agent,
         "task_spec_file": spec.source,
     }
     for entry_point in spec.agents:
         build_task_agent_cfg(spec, entry_point)
-        kwargs[entry_point] = _named(
-            lambda ep=entry_point: build_task_agent_cfg(spec, ep), f"{entry_point}<{spec.id}>"
+        kwargs[entry_point] = entry_point_string(
+            spec.id, entry_point, lambda ep=entry_point: build_task_agent_cfg(spec, ep)
         )
     gym.register(id=spec.id, entry_point=gym.spec(spec.base).entry_point, disable_env_checker=True, kwargs=kwargs)
 
