@@ -30,12 +30,14 @@ def create_runner(env: Any, agent_cfg: Any, log_dir: str | None = None, *, stock
         import isaaclab_rl.rsl_rl.utils as rsl_rl_utils
 
         stock_factory = getattr(rsl_rl_utils.create_rsl_rl_runner, "__wrapped__", rsl_rl_utils.create_rsl_rl_runner)
-    if ":" not in agent_cfg.class_name:
+    # Isaac Lab keeps "module:attr" strings as lazily resolved callables; resolve a plain copy here.
+    class_name = str.__str__(agent_cfg.class_name)
+    if ":" not in class_name:
         return stock_factory(env, agent_cfg, log_dir=log_dir)
     try:
-        runner_class = resolve_callable(agent_cfg.class_name)
+        runner_class = resolve_callable(class_name)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"Unsupported runner class: {agent_cfg.class_name} ({exc})") from exc
+        raise ValueError(f"Unsupported runner class: {class_name} ({exc})") from exc
     return runner_class(env, to_dict(agent_cfg), log_dir=log_dir, device=agent_cfg.device)
 
 
