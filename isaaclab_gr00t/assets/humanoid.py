@@ -2,13 +2,15 @@
 
 Isaac Lab's humanoid (``isaaclab_assets.robots.humanoid.HUMANOID_CFG``) is the MuJoCo humanoid of
 Tassa et al., "Synthesis and stabilization of complex behaviors through online trajectory optimization"
-(IROS 2012), imported into USD by Isaac Sim's MJCF importer and fetched from a cloud asset server at run
-time. The ``newton`` wheel ships the same importer output as ``newton/examples/assets/humanoid.usda``:
-16 rigid bodies (torso, head, lower_waist, pelvis, thighs, shins, feet, upper and lower arms, hands), one
-D6 joint for every multi-axis MuJoCo joint group (waist, hips, ankles, shoulders) and revolute joints
-for the rest. Only the names differ: Isaac Sim names every joint after the body it moves (``pelvis``,
-``right_shin``, ``left_lower_arm``), the wheel keeps three MuJoCo names (``abdomen_x``, ``*_knee``,
-``*_elbow``). :func:`write_humanoid_usd` re-exports the wheel's file with that naming rule applied.
+(IROS 2012) as an Isaac Sim USD that is fetched from a cloud asset server at run time. The ``newton`` wheel
+ships an Isaac Sim MJCF-importer export of the same robot, ``newton/examples/assets/humanoid.usda``:
+16 rigid bodies (torso, head, lower_waist, pelvis, thighs, shins, feet, upper and lower arms, hands),
+one D6 joint per multi-axis MuJoCo joint group, named after the body it moves (``lower_waist``,
+``right_thigh``, ``right_foot``, ``right_upper_arm``), and revolute joints for the rest. Isaac Lab's
+config keys every joint by the body it moves, but three kinds of revolute joints keep their MuJoCo names
+in the wheel's file (``abdomen_x``, ``*_knee``, ``*_elbow`` instead of ``pelvis``, ``*_shin``,
+``*_lower_arm``). :func:`write_humanoid_usd` re-exports the file with every joint named after its child
+body and without the importer's collision groups (see the comment there).
 
 Newton names the DOFs of a multi-axis joint ``<joint>:<i>``, so the exported articulation has the 21
 actuated DOFs Isaac Lab's gears, stiffnesses and dampings are keyed by (``lower_waist:0``, ``pelvis``,
@@ -106,9 +108,10 @@ def write_humanoid_usd(path: Path) -> None:
     stage = Usd.Stage.Open(layer)
     for prim in list(stage.Traverse()):
         if prim.IsA(UsdPhysics.CollisionGroup):
-            # Newton turns each USD collision group into an exclusive group id, so the importer's
-            # one-group-per-capsule layout would keep the feet off the ground and switch off self-collision;
-            # without groups every shape collides, which is what the groups meant under PhysX
+            # the importer puts every capsule in its own group that filters only an empty group, so under
+            # PhysX everything collides. Newton instead gives each group an id that collides only with
+            # itself: the ground (default id 1) would touch just the head and the feet would fall through.
+            # Without groups every shape collides, as under PhysX and in the MuJoCo model.
             spec = layer.GetPrimAtPath(prim.GetPath())
             del spec.nameParent.nameChildren[spec.name]
     for prim in list(stage.Traverse()):
