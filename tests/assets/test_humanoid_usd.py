@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from pxr import Usd, UsdPhysics
 
 from isaaclab_gr00t.assets.humanoid import HUMANOID_JOINT_DOF_COUNTS
 
