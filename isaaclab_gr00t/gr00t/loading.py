@@ -56,11 +56,19 @@ def _cached_snapshot(repo_id: str) -> str | None:
 
 
 def save_backbone_weights(backbone: nn.Module, directory: str) -> str:
-    """Write the backbone's base (non-LoRA) weights as ``model.safetensors`` in ``directory``; return the file."""
+    """Write the backbone's base (non-LoRA) weights as ``model.safetensors`` in ``directory``; return the file.
+
+    Keys are those of the backbone before LoRA injection (peft's ``.base_layer`` infix removed), which is what
+    :func:`load_backbone_weights` expects.
+    """
     from safetensors.torch import save_file
 
     os.makedirs(directory, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in backbone.state_dict().items() if "lora_" not in k}
+    state = {
+        k.replace(".base_layer", ""): v.detach().contiguous().cpu()
+        for k, v in backbone.state_dict().items()
+        if "lora_" not in k
+    }
     path = os.path.join(directory, BACKBONE_WEIGHTS_FILE)
     save_file(state, path)
     return path
