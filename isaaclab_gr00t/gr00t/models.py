@@ -239,6 +239,18 @@ class GR00TCritic(MLPModel):
         """One parameter group for PPO37 (contract 3) at ``lr_scale`` times the algorithm's learning rate."""
         return [{"name": "value", "params": [p for p in self.parameters() if p.requires_grad], "lr": base_lr * self.lr_scale}]
 
+    def as_jit(self) -> nn.Module:
+        """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with backbone features."""
+        if self._shared is not None:
+            raise GR00TExportError("GR00TCritic with value_input='features' cannot be exported (backbone features).")
+        return super().as_jit()
+
+    def as_onnx(self, verbose: bool = False) -> nn.Module:
+        """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with backbone features."""
+        if self._shared is not None:
+            raise GR00TExportError("GR00TCritic with value_input='features' cannot be exported (backbone features).")
+        return super().as_onnx(verbose)
+
     def _get_obs_dim(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str) -> tuple[list[str], int]:
         """Select the 1-D groups; images reach the critic only through the actor's backbone features."""
         image_groups, groups_1d, dim_1d = _split_obs_groups(obs, obs_groups[obs_set])

@@ -133,11 +133,16 @@ def test_missing_weights_fall_back_to_rsl_rl_policies(env, make_env, make_runner
 
 
 def test_export_raises_not_implemented(env):
-    actor = GR00TActor(env.get_observations(), OBS_GROUPS, "actor", 1, distribution_cfg=GAUSSIAN, **TINY)
+    obs = env.get_observations()
+    actor = GR00TActor(obs, OBS_GROUPS, "actor", 1, distribution_cfg=GAUSSIAN, **TINY)
     with pytest.raises(NotImplementedError, match="TorchScript"):
         actor.as_jit()
     with pytest.raises(GR00TExportError, match="ONNX"):
         actor.as_onnx(verbose=False)
+    with pytest.raises(GR00TExportError, match="features"):
+        GR00TCritic(obs, OBS_GROUPS, "critic", 1).as_jit()
+    state_critic = GR00TCritic(obs, OBS_GROUPS, "critic", 1, value_input="state")
+    torch.testing.assert_close(state_critic.as_jit()(obs["critic"]), state_critic(obs))
 
 
 def test_bad_cfg_values_are_named(env):

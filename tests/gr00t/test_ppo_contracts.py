@@ -152,3 +152,17 @@ def test_optimizer_param_groups_cover_trainable_params_once(env, make_runner_cfg
     lrs = {g["name"]: g["lr"] for g in runner.alg.actor.optimizer_param_groups(1e-3)}
     assert lrs == {"lora": 1e-4, "head": 1e-3, "std": 2e-3}
     assert runner.alg.critic.optimizer_param_groups(1e-3)[0]["lr"] == 3e-3
+
+
+def test_critic_uses_the_actor_published_under_its_share_key(env):
+    obs = env.get_observations()
+    groups = {"actor": ["policy"], "critic": ["critic"]}
+    tiny = {"size": "tiny", "lora_rank": 4, "action_horizon": 4}
+    actor_a = GR00TActor(obs, groups, "actor", 1, share_key="a", **tiny)
+    actor_b = GR00TActor(obs, groups, "actor", 1, share_key="b", **tiny)
+    critic_a = GR00TCritic(obs, groups, "critic", 1, share_key="a")
+    assert critic_a._shared is actor_a.shared and critic_a._shared is not actor_b.shared
+    runs_a, runs_b = actor_a.shared.num_backbone_runs, actor_b.shared.num_backbone_runs
+    with torch.no_grad():
+        critic_a(obs)
+    assert (actor_a.shared.num_backbone_runs, actor_b.shared.num_backbone_runs) == (runs_a + 1, runs_b)
