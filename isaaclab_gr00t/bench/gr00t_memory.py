@@ -70,10 +70,29 @@ def main(argv: list[str] | None = None) -> str:
     optimizer = torch.optim.AdamW([{"params": g["params"], "lr": g["lr"]} for g in groups])
     total_params = sum(p.numel() for p in actor.parameters()) + sum(p.numel() for p in critic.parameters())
     trainable_params = sum(p.numel() for g in groups for p in g["params"])
-    actor.train(), critic.train()
+    actor.train()
+    critic.train()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    try:
+        rollout_rate, update_rate = _measure(args, device, actor, critic, obs, optimizer, groups)
+        rates = f"{rollout_rate:.1f} | {update_rate:.1f}"
+    except torch.OutOfMemoryError:
+        rates = "out of memory | out of memory"
 
+    peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}" if device.type == "cuda" else "n/a (CPU)"
+    table = "\n".join([
+        "| size | device | batch | minibatches | micro-batches | total params | trainable params | peak memory (GiB) | rollout samples/s | update samples/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| {args.size} | {_device_name(device)} | {args.batch} | {args.minibatches} | {args.micro_batches} | {total_params / 1e6:.1f} M"
+        f" | {trainable_params / 1e6:.2f} M | {peak} | {rates} |",
+    ])  # fmt: skip
+    print(table)
+    return table
+
+
+def _measure(args, device, actor, critic, obs, optimizer, groups) -> tuple[float, float]:
+    """Time the rollout forwards and the PPO update; return samples/s of each."""
     # rollout: what PPO.act() computes for every env step
     with torch.inference_mode():
         _rollout_step(actor, critic, obs)  # warm-up
@@ -101,17 +120,7 @@ def main(argv: list[str] | None = None) -> str:
             torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
             optimizer.step()
     _sync(device)
-    update_rate = args.batch * args.epochs / (time.perf_counter() - start)
-
-    peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}" if device.type == "cuda" else "n/a (CPU)"
-    table = "\n".join([
-        "| size | device | batch | minibatches | micro-batches | total params | trainable params | peak memory (GiB) | rollout samples/s | update samples/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| {args.size} | {_device_name(device)} | {args.batch} | {args.minibatches} | {args.micro_batches} | {total_params / 1e6:.1f} M"
-        f" | {trainable_params / 1e6:.2f} M | {peak} | {rollout_rate:.1f} | {update_rate:.1f} |",
-    ])  # fmt: skip
-    print(table)
-    return table
+    return rollout_rate, args.batch * args.epochs / (time.perf_counter() - start)
 
 
 def _rollout_step(actor: GR00TActor, critic: GR00TCritic, obs: TensorDict):

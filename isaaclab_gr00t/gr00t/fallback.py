@@ -11,20 +11,20 @@ from tensordict import TensorDict
 from .loading import PretrainedWeightsNotFoundError, resolve_pretrained_dir
 
 
-def missing_backbone_reason(pretrained_path: str | None) -> str | None:
-    """Return why the backbone cannot be built (missing code or weights), or None when it can."""
+def missing_backbone_error(pretrained_path: str | None) -> ImportError | FileNotFoundError | None:
+    """Return the error saying why the backbone cannot be built (missing code or weights), or None when it can."""
     for package in ("transformers", "peft", "safetensors"):
         if importlib.util.find_spec(package) is None:
-            return f"Python package '{package}' is not installed"
+            return ImportError(f"Python package '{package}' is not installed")
     try:
         from transformers import Qwen3Model, SiglipVisionModel  # noqa: F401
     except ImportError as err:
-        return f"transformers lacks the SigLIP/Qwen3 models ({err})"
+        return ImportError(f"transformers lacks the SigLIP/Qwen3 models ({err})")
     if pretrained_path is not None:
         try:
             resolve_pretrained_dir(pretrained_path)
         except PretrainedWeightsNotFoundError as err:
-            return str(err)
+            return err
     return None
 
 

@@ -21,7 +21,7 @@ from tensordict import TensorDict
 from . import sharing
 from .action_adapter import ActionAdapter
 from .action_head import FlowMatchingActionHead
-from .fallback import build_fallback_policy, missing_backbone_reason
+from .fallback import build_fallback_policy, missing_backbone_error
 from .loading import load_backbone_weights, resolve_pretrained_dir
 from .sizes import get_size
 from .tokenizer import tokenize_instruction
@@ -47,15 +47,15 @@ class GR00TActor(MLPModel):
         args = inspect.signature(cls.__init__).bind(None, obs, obs_groups, obs_set, output_dim, **cfg)
         args.apply_defaults()
         kwargs = args.arguments
-        reason = missing_backbone_reason(kwargs["pretrained_path"])
-        if reason is None:
+        if kwargs["on_missing"] not in ("error", "fallback_mlp"):
+            raise ValueError(f"GR00T cfg field 'on_missing' must be 'error' or 'fallback_mlp', got {kwargs['on_missing']!r}.")
+        error = missing_backbone_error(kwargs["pretrained_path"])
+        if error is None:
             return super().__new__(cls)
         if kwargs["on_missing"] == "error":
-            raise FileNotFoundError(f"{reason} (cfg field on_missing='error').")
-        if kwargs["on_missing"] != "fallback_mlp":
-            raise ValueError(f"GR00T cfg field 'on_missing' must be 'error' or 'fallback_mlp', got {kwargs['on_missing']!r}.")
+            raise type(error)(f"{error} (cfg field on_missing='error').")
         sharing.withdraw(kwargs["share_key"])
-        return build_fallback_policy(obs, obs_groups, obs_set, output_dim, kwargs, reason)
+        return build_fallback_policy(obs, obs_groups, obs_set, output_dim, kwargs, str(error))
 
     def __init__(
         self,
@@ -100,6 +100,8 @@ class GR00TActor(MLPModel):
         if channels_per_frame not in (1, 3):
             raise ValueError(f"GR00T cfg field 'channels_per_frame' must be 1 or 3, got {channels_per_frame}.")
         image_groups, self.obs_groups, self.obs_dim = _split_obs_groups(obs, obs_groups[obs_set])
+        if not image_groups and not self.obs_groups:
+            raise ValueError(f"GR00T actor observation set '{obs_set}' has no image or state group: {obs_groups[obs_set]}.")
         self.obs_normalization = obs_normalization and self.obs_dim > 0
         self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if self.obs_normalization else nn.Identity()
         self.lr_scales = {"lora": lora_lr_scale, "head": head_lr_scale, "std": std_lr_scale}

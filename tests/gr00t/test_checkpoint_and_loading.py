@@ -132,6 +132,20 @@ def test_missing_weights_fall_back_to_rsl_rl_policies(env, make_env, make_runner
     runner.learn(num_learning_iterations=1)
 
 
+def test_missing_code_errors_or_falls_back(env, monkeypatch):
+    from isaaclab_gr00t.gr00t import fallback
+
+    real_find_spec = fallback.importlib.util.find_spec
+    monkeypatch.setattr(fallback.importlib.util, "find_spec", lambda name: None if name == "peft" else real_find_spec(name))
+    obs = env.get_observations()
+    with pytest.raises(ImportError, match="'peft'"):
+        GR00TActor(obs, OBS_GROUPS, "actor", 1, **TINY)
+    small_cnn = {"output_channels": [4], "kernel_size": [3], "stride": [2], "activation": "relu"}
+    with pytest.warns(RuntimeWarning, match="'peft'"):
+        actor = GR00TActor(obs, OBS_GROUPS, "actor", 1, on_missing="fallback_mlp", fallback_cnn_cfg=small_cnn, **TINY)
+    assert type(actor) is CNNModel
+
+
 def test_export_raises_not_implemented(env):
     obs = env.get_observations()
     actor = GR00TActor(obs, OBS_GROUPS, "actor", 1, distribution_cfg=GAUSSIAN, **TINY)
@@ -155,5 +169,9 @@ def test_bad_cfg_values_are_named(env):
         GR00TActor(obs, OBS_GROUPS, "actor", 40, **TINY)
     with pytest.raises(ValueError, match="instruction"):
         GR00TActor(obs, OBS_GROUPS, "actor", 1, instruction="", **TINY)
+    with pytest.raises(ValueError, match="on_missing"):
+        GR00TActor(obs, OBS_GROUPS, "actor", 1, on_missing="ignore", **TINY)
+    with pytest.raises(ValueError, match="no image or state group"):
+        GR00TActor(obs, {"actor": [], "critic": ["critic"]}, "actor", 1, **TINY)
     with pytest.raises(ValueError, match="value_input"):
         GR00TCritic(obs, OBS_GROUPS, "critic", 1, value_input="pixels")
