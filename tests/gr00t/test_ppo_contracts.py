@@ -166,3 +166,20 @@ def test_critic_uses_the_actor_published_under_its_share_key(env):
     with torch.no_grad():
         critic_a(obs)
     assert (actor_a.shared.num_backbone_runs, actor_b.shared.num_backbone_runs) == (runs_a + 1, runs_b)
+
+
+def test_chunked_execution_trains_with_chunk_log_probs(make_env, make_runner_cfg):
+    from isaaclab_gr00t.gr00t import ChunkedActionEnv
+
+    env = ChunkedActionEnv(make_env(), execute_steps=2)
+    runner = _runner(env, make_runner_cfg(actor_kwargs={"execute_steps": 2}))
+    actor = runner.alg.actor
+    assert actor.adapter.action_dim == 1 and actor.adapter.execute_steps == 2
+    _collect_rollout(runner)
+    batch = next(runner.alg.storage.mini_batch_generator(1, 1))
+    assert batch.actions.shape[-1] == 2
+    actor(batch.observations, stochastic_output=True)
+    torch.testing.assert_close(
+        actor.get_output_log_prob(batch.actions), batch.old_actions_log_prob.squeeze(-1), atol=1e-5, rtol=0
+    )
+    runner.alg.update()
