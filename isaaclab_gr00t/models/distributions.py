@@ -55,7 +55,7 @@ class MultiCategoricalDistribution(Distribution):
         self._log_probs: torch.Tensor | None = None
 
     def _pad(self, mlp_output: torch.Tensor) -> torch.Tensor:
-        padded = mlp_output[..., self._gather_index].unflatten(-1, self._valid.shape)
+        padded = mlp_output.index_select(-1, self._gather_index).unflatten(-1, self._valid.shape)
         return padded.masked_fill(~self._valid, _PAD_LOGIT)
 
     def update(self, mlp_output: torch.Tensor) -> None:
@@ -142,8 +142,10 @@ class _ArgmaxOutput(nn.Module):
         super().__init__()
         self.register_buffer("gather_index", gather_index.clone())
         self.register_buffer("valid", valid.clone())
+        self.pad_logit = _PAD_LOGIT
 
     def forward(self, mlp_output: torch.Tensor) -> torch.Tensor:
-        padded = mlp_output[..., self.gather_index].unflatten(-1, (self.valid.shape[0], self.valid.shape[1]))
-        padded = padded.masked_fill(~self.valid, _PAD_LOGIT)
+        padded = mlp_output.index_select(-1, self.gather_index)
+        padded = padded.unflatten(-1, (self.valid.shape[0], self.valid.shape[1]))
+        padded = padded.masked_fill(~self.valid, self.pad_logit)
         return padded.argmax(dim=-1).to(mlp_output.dtype)
