@@ -30,7 +30,9 @@ class RunningMeanStd(nn.Module):
     def update(self, x: torch.Tensor) -> None:
         """Merge a batch ``x`` of shape ``[..., *shape]`` into the statistics (in place, no host sync)."""
         x = x.reshape(-1, *self.mean.shape).to(self.mean.dtype)
-        batch_count = torch.tensor(float(x.shape[0]), dtype=torch.float64, device=x.device)
+        # torch.full launches a fill kernel; torch.tensor(value, device=cuda) would copy from pageable host memory,
+        # which synchronizes the stream, and this runs once per env step for reward scaling.
+        batch_count = torch.full((), float(x.shape[0]), dtype=torch.float64, device=x.device)
         batch_sum = x.sum(0)
         if dist.is_available() and dist.is_initialized():
             dist.all_reduce(batch_count)

@@ -507,7 +507,7 @@ class PPO37:
     def _advantage_stats(self, advantages: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and (unbiased) std of ``advantages``, over all ranks when distributed."""
         moments = torch.stack([advantages.sum(), advantages.square().sum(),
-                               torch.tensor(float(advantages.numel()), device=advantages.device)])
+                               torch.full((), float(advantages.numel()), device=advantages.device)])
         if self.is_multi_gpu:
             dist.all_reduce(moments)
         total, total_sq, count = moments
