@@ -84,6 +84,7 @@ class PPO37:
         adaptive_lr_bounds: tuple[float, float] | list[float] = (1.0e-5, 1.0e-2),
         num_micro_batches: int = 1,
         max_consecutive_nonfinite_updates: int = 3,
+        reshuffle_every_epoch: bool = True,
     ) -> None:
         """Build the algorithm around already constructed models and storage (see :meth:`construct_algorithm`)."""
         # Extensions of stock rsl_rl PPO that PPO37 does not implement: accepted as disabled, refused when enabled.
@@ -125,6 +126,7 @@ class PPO37:
         self.bootstrap_time_outs = bootstrap_time_outs
         self.max_consecutive_nonfinite_updates = max_consecutive_nonfinite_updates
         self.grad_reduce_bucket_mb = grad_reduce_bucket_mb
+        self.reshuffle_every_epoch = reshuffle_every_epoch
         self.is_recurrent = bool(getattr(actor, "is_recurrent", False) or getattr(critic, "is_recurrent", False))
         self.lr_anneal_iterations = lr_anneal_iterations
         self._validate(optimizer=optimizer, learning_rate=learning_rate, adam_eps=adam_eps, obs_clip=obs_clip,
@@ -377,10 +379,13 @@ class PPO37:
         num_steps, nonfinite_skips, epochs_done = 0, 0, 0
         rollout_adv_stats = None if self.normalize_advantage_per_mini_batch else self._advantage_stats(st.advantages)
 
+        minibatches = shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator)
         for epoch in range(self.num_learning_epochs):
             epoch_kl = torch.zeros((), device=self.device)
-            # [detail 6] a fresh shuffle of the minibatches every epoch
-            for minibatch in shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator):
+            # [detail 6] a fresh shuffle of the minibatches every epoch (stock rsl_rl shuffles once per update)
+            if epoch > 0 and self.reshuffle_every_epoch:
+                minibatches = shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator)
+            for minibatch in minibatches:
                 # [detail 7] advantage normalization with minibatch (or rollout) statistics, synced across ranks
                 if self.is_recurrent:
                     minibatch_advantages = st.advantages[:, minibatch]

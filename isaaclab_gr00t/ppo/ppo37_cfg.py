@@ -52,6 +52,8 @@ class PPO37AlgorithmCfg(RslRlPpoAlgorithmCfg):
     """Normalize advantages with the statistics of each minibatch (detail 7); False: of the whole rollout."""
 
     # ---- PPO37 fields ----
+    reshuffle_every_epoch: bool = True
+    """Draw a new minibatch permutation every epoch (detail 6); False: one permutation per update (stock rsl_rl)."""
     value_clip_param: float = 0.2
     """Clip range of the value loss, separate from the policy ``clip_param`` (detail 9)."""
     normalize_advantage: bool = True

@@ -78,6 +78,9 @@ def test_unclipped_sample_stored_while_env_sees_clipped(kit):
     assert actions.abs().max() > 0.1
     torch.testing.assert_close(alg.storage.actions[0], actions)
     torch.testing.assert_close(alg.storage.actions_log_prob[0].flatten(), log_prob)
+    # independent action dimensions: log-probs summed over dimensions
+    normal = torch.distributions.Normal(alg.actor.output_mean, alg.actor.output_std)
+    torch.testing.assert_close(log_prob, normal.log_prob(actions).sum(-1))
     assert env.applied_actions[0].abs().max() <= 0.1
 
 

@@ -67,6 +67,60 @@ def test_minibatches_reshuffled_every_epoch(kit, monkeypatch):
     assert not torch.equal(epochs[0], epochs[1]) and not torch.equal(epochs[1], epochs[2])
 
 
+def test_one_shuffle_per_update_when_reshuffling_is_off(kit, monkeypatch):
+    seen = _record_minibatches(monkeypatch)
+    alg, env = kit.build(num_learning_epochs=2, num_mini_batches=4, reshuffle_every_epoch=False)
+    kit.rollout(alg, env)
+    alg.update()
+    assert torch.equal(torch.cat(seen[:4]), torch.cat(seen[4:]))
+
+
+def test_gae_matches_hand_computation(kit):
+    alg, env = kit.build(gamma=0.9, lam=0.8)
+    kit.rollout(alg, env)
+    head = _linears(alg.critic)[-1]
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(2.0)  # V(last obs) = 2
+    st = alg.storage
+    torch.manual_seed(0)
+    st.rewards.copy_(torch.randn_like(st.rewards))
+    st.values.copy_(torch.randn_like(st.values))
+    st.dones.copy_((torch.rand_like(st.rewards) < 0.3).to(st.dones.dtype))
+    alg.compute_returns(env.get_observations())
+    r, v, d = st.rewards.squeeze(-1), st.values.squeeze(-1), st.dones.squeeze(-1).float()
+    expected = torch.zeros_like(r)
+    next_value, next_advantage = torch.full((r.shape[1],), 2.0), torch.zeros(r.shape[1])
+    for t in reversed(range(r.shape[0])):
+        delta = r[t] + 0.9 * next_value * (1 - d[t]) - v[t]
+        next_advantage = delta + 0.9 * 0.8 * (1 - d[t]) * next_advantage
+        expected[t] = next_advantage
+        next_value = v[t]
+    torch.testing.assert_close(st.advantages.squeeze(-1), expected)
+    torch.testing.assert_close(st.returns.squeeze(-1), expected + v)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_clipped_surrogate_is_pessimistic(kit, sign):
+    alg, env = kit.build(num_learning_epochs=1, num_mini_batches=1, clip_param=0.2, normalize_advantage=False)
+    kit.rollout(alg, env)
+    alg.storage.actions_log_prob -= 1.0  # every ratio becomes e > 1 + clip
+    alg.storage.advantages.fill_(sign)
+    metrics = alg.update()
+    # A > 0: the objective is capped at (1 + clip) * A; A < 0: the unclipped e * A is kept
+    expected = -1.2 if sign > 0 else math.e
+    assert metrics["policy_loss"] == pytest.approx(expected, rel=1e-5)
+    assert metrics["clip_fraction"] == 1.0
+
+
+def test_entropy_bonus_widens_the_policy(kit):
+    alg, env = kit.build(num_learning_epochs=1, num_mini_batches=1, entropy_coef=1.0, normalize_advantage=False)
+    kit.rollout(alg, env)
+    alg.storage.advantages.zero_()  # no policy-gradient signal: only the entropy bonus moves log std
+    alg.update()
+    assert (alg.actor.distribution.log_std_param > 0).all()
+
+
 def test_advantages_normalized_with_minibatch_statistics(kit, monkeypatch):
     seen_stats = []
     original = ppo37_module.PPO37._advantage_stats
