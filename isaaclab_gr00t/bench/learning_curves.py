@@ -51,7 +51,8 @@ def markdown_table(results: list[TrainResult], algos: list[str]) -> str:
         lines.append(
             f"| {algo} | {' '.join(str(r.seed) for r in runs)} | {runs[0].env_steps} |"
             f" {_mean_std([r.final_train_return() for r in runs])} | {_mean_std(eval_means)} |"
-            f" {statistics.fmean(r.steps_per_s for r in runs):.0f} | {statistics.fmean(r.wall_time_s for r in runs):.1f} |"
+            f" {statistics.fmean(r.steps_per_s for r in runs):.0f} |"
+            f" {statistics.fmean(r.wall_time_s for r in runs):.1f} |"
         )
     return "\n".join(lines)
 

@@ -28,7 +28,12 @@ from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orth
 from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
 from .reward_scaling import DiscountedReturnScaler
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
+_OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
 
 
 class PPO37:
@@ -369,7 +374,8 @@ class PPO37:
         """Run the PPO epochs over the stored rollout; return the debug metrics as floats."""
         # [detail 4] linear LR annealing: the k-th update (k = 0, 1, ...) uses lr_0 * (1 - k / K)
         if self.schedule == "linear":
-            self._set_learning_rate(self.initial_learning_rate * max(0.0, 1.0 - self.update_count / self.lr_anneal_iterations))
+            remaining = max(0.0, 1.0 - self.update_count / self.lr_anneal_iterations)
+            self._set_learning_rate(self.initial_learning_rate * remaining)
 
         st = self.storage
         flat = None if self.is_recurrent else flatten_rollout(st)
@@ -381,7 +387,7 @@ class PPO37:
 
         minibatches = shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator)
         for epoch in range(self.num_learning_epochs):
-            epoch_kl = torch.zeros((), device=self.device)
+            epoch_kl, epoch_steps = torch.zeros((), device=self.device), 0
             # [detail 6] a fresh shuffle of the minibatches every epoch (stock rsl_rl shuffles once per update)
             if epoch > 0 and self.reshuffle_every_epoch:
                 minibatches = shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator)
@@ -391,7 +397,10 @@ class PPO37:
                     minibatch_advantages = st.advantages[:, minibatch]
                 else:
                     minibatch_advantages = flat["advantages"][minibatch]
-                adv_mean, adv_std = rollout_adv_stats or self._advantage_stats(minibatch_advantages)
+                if rollout_adv_stats is None:
+                    adv_mean, adv_std = self._advantage_stats(minibatch_advantages)
+                else:
+                    adv_mean, adv_std = rollout_adv_stats
 
                 self.optimizer.zero_grad(set_to_none=True)
                 step_sums = {k: torch.zeros((), device=self.device) for k in sums}
@@ -469,6 +478,7 @@ class PPO37:
                     for key in sums:
                         sums[key] += step_sums[key]
                     epoch_kl += step_sums["approx_kl"]
+                    epoch_steps += 1
                 else:
                     self.optimizer.zero_grad(set_to_none=True)
                     nonfinite_skips += 1
@@ -485,7 +495,7 @@ class PPO37:
                     self._adapt_learning_rate(float(step_sums["analytic_kl"]))
             epochs_done += 1
             # Optional early stop of the update once the policy moved too far (target_kl)
-            if self.target_kl is not None and float(epoch_kl / self.num_mini_batches) > self.target_kl:
+            if self.target_kl is not None and float(epoch_kl / max(epoch_steps, 1)) > self.target_kl:
                 break
 
         # Observation statistics advance once per rollout, after the update, so the log-probs

@@ -173,9 +173,11 @@ def test_one_global_gradient_clip_over_actor_and_critic(kit, monkeypatch):
     norms = {}
     original_step = alg.optimizer.step
 
+    def grad_norm(model):
+        return torch.norm(torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None]))
+
     def recording_step(*args, **kwargs):
-        norms["actor"] = torch.norm(torch.stack([p.grad.norm() for p in alg.actor.parameters() if p.grad is not None]))
-        norms["critic"] = torch.norm(torch.stack([p.grad.norm() for p in alg.critic.parameters() if p.grad is not None]))
+        norms["actor"], norms["critic"] = grad_norm(alg.actor), grad_norm(alg.critic)
         return original_step(*args, **kwargs)
 
     monkeypatch.setattr(alg.optimizer, "step", recording_step)
