@@ -128,5 +128,9 @@ def test_on_policy_runner_trains_saves_and_loads(kit, tmp_path):
     assert other.current_learning_iteration == 2 and other.alg.update_count == 3
     policy = other.get_inference_policy("cpu")
     assert policy(env.get_observations()).shape == (4, 2)
+    # Isaac Lab's play exports both formats unconditionally; the clipped normalizer must survive both.
     other.export_policy_to_jit(str(tmp_path / "exported"))
-    assert (tmp_path / "exported" / "policy.pt").exists()
+    other.export_policy_to_onnx(str(tmp_path / "exported"))
+    scripted = torch.jit.load(str(tmp_path / "exported" / "policy.pt"))
+    torch.testing.assert_close(scripted(env.get_observations()["policy"]), policy(env.get_observations()))
+    assert (tmp_path / "exported" / "policy.onnx").exists()
