@@ -505,6 +505,7 @@ class PPO37:
         self.critic.update_normalization(rollout_obs)
 
         values, returns = st.values.flatten(), st.returns.flatten()
+        # NaN when the returns are constant (nothing to explain), as in the reference code
         explained_variance = 1.0 - (returns - values).var() / returns.var()
         action_std = self.actor.output_std.detach().mean()
         self.update_count += 1
