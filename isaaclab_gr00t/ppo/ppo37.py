@@ -506,7 +506,8 @@ class PPO37:
 
         values, returns = st.values.flatten(), st.returns.flatten()
         # NaN when the returns are constant (nothing to explain), as in the reference code
-        explained_variance = 1.0 - (returns - values).var() / returns.var()
+        returns_var = returns.var()
+        explained_variance = torch.where(returns_var > 0, 1.0 - (returns - values).var() / returns_var, torch.nan)
         action_std = self.actor.output_std.detach().mean()
         self.update_count += 1
         st.clear()
