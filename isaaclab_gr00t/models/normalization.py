@@ -30,26 +30,32 @@ class RunningMeanStd(nn.Module):
     def update(self, x: torch.Tensor) -> None:
         """Merge a batch ``x`` of shape ``[..., *shape]`` into the statistics (in place, no host sync)."""
         x = x.reshape(-1, *self.mean.shape).to(self.mean.dtype)
+        if dist.is_available() and dist.is_initialized():
+            batch_var, batch_mean, batch_count = self._global_moments(x)
+        else:
+            batch_var, batch_mean = torch.var_mean(x, dim=0, correction=0)
+            batch_count = float(x.shape[0])
+        total = self.count + batch_count
+        w_new = (batch_count / total).to(x.dtype)
+        delta = batch_mean - self.mean
+        # Chan et al.: var = (1 - w) var + w batch_var + w (1 - w) delta^2, with w = n_batch / n_total
+        self.var.lerp_(batch_var + (1.0 - w_new) * delta.square(), w_new)
+        self.mean.lerp_(batch_mean, w_new)
+        self.count.copy_(total)
+
+    @staticmethod
+    def _global_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Population variance, mean and count of ``x`` over all ranks."""
         # torch.full launches a fill kernel; torch.tensor(value, device=cuda) would copy from pageable host memory,
         # which synchronizes the stream, and this runs once per env step for reward scaling.
-        batch_count = torch.full((), float(x.shape[0]), dtype=torch.float64, device=x.device)
-        batch_sum = x.sum(0)
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(batch_count)
-            dist.all_reduce(batch_sum)
-        batch_mean = batch_sum / batch_count.to(x.dtype)
-        batch_sq_dev = (x - batch_mean).square().sum(0)
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(batch_sq_dev)
-        batch_var = batch_sq_dev / batch_count.to(x.dtype)
-
-        total = self.count + batch_count
-        delta = batch_mean - self.mean
-        w_old = (self.count / total).to(x.dtype)
-        w_new = (batch_count / total).to(x.dtype)
-        self.var.copy_(w_old * self.var + w_new * batch_var + delta.square() * w_old * w_new)
-        self.mean.add_(delta * w_new)
-        self.count.copy_(total)
+        count = torch.full((), float(x.shape[0]), dtype=torch.float64, device=x.device)
+        total = x.sum(0)
+        dist.all_reduce(count)
+        dist.all_reduce(total)
+        mean = total / count.to(x.dtype)
+        squared_deviation = (x - mean).square().sum(0)
+        dist.all_reduce(squared_deviation)
+        return squared_deviation / count.to(x.dtype), mean, count
 
 
 class ClippedObsNormalizer(RunningMeanStd):
