@@ -157,8 +157,6 @@ class PPO37:
             DiscountedReturnScaler(storage.num_envs, gamma).to(device) if reward_scaling else None
         )
 
-        # Parts shared between actor and critic (share_cnn_encoders) appear once in the optimizer and the grad norm.
-        self._params = self._unique_trainable_parameters()
         # [detail 3] Adam epsilon 1e-5
         optimizer_kwargs = {"lr": learning_rate}
         if optimizer in ("adam", "adamw"):
@@ -168,6 +166,8 @@ class PPO37:
         else:
             optimizer_kwargs["foreach"] = True
         self.optimizer = _OPTIMIZERS[optimizer](self._param_groups(learning_rate), **optimizer_kwargs)
+        # Exactly the optimized parameters are reduced, clipped and zeroed (shared ones once).
+        self._params = [p for group in self.optimizer.param_groups for p in group["params"]]
         self.initial_learning_rate = learning_rate
         self.learning_rate = learning_rate
         self.update_count = 0
@@ -285,15 +285,6 @@ class PPO37:
                     continue
                 if obs_dtypes[group] == torch.uint8 or scale_float_images:
                     model.cnns[group] = ScaledImageEncoder(encoder)
-
-    def _unique_trainable_parameters(self) -> list[nn.Parameter]:
-        seen: set[int] = set()
-        params = []
-        for p in list(self.actor.parameters()) + list(self.critic.parameters()):
-            if p.requires_grad and id(p) not in seen:
-                seen.add(id(p))
-                params.append(p)
-        return params
 
     def _param_groups(self, base_lr: float) -> list[dict]:
         """Optimizer groups: a model's ``optimizer_param_groups(base_lr)`` hook if defined, else all its parameters.
