@@ -1,0 +1,5 @@
+"""Gymnasium -> rsl_rl VecEnv adapter and the ``isaaclab-gr00t-gym`` training command."""
+
+from .vec_env import GymVecEnv
+
+__all__ = ["GymVecEnv"]

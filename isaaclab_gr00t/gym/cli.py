@@ -1,0 +1,170 @@
+"""``isaaclab-gr00t-gym``: train PPO37 or stock rsl_rl PPO on a Gymnasium env with rsl_rl's OnPolicyRunner.
+
+Example::
+
+    isaaclab-gr00t-gym --env Hopper-v5 --steps 1000000 --seed 1 --algo ppo37
+
+Box action spaces use the blog's MuJoCo preset (1 env x 2048 steps), Discrete/MultiDiscrete ones the classic-control
+preset (4 envs x 128 steps); "stock" trains rsl_rl's PPO with the same network, rollout, epochs, minibatches,
+learning rate, discount and clip range, keeping rsl_rl's own mechanisms (KL-adaptive LR, per-network grad clip 1.0,
+value loss coefficient 1.0, rsl_rl's empirical observation normalization, default init).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+import torch
+from isaaclab.utils import to_dict
+from rsl_rl.runners import OnPolicyRunner
+
+from isaaclab_gr00t.ppo.presets import PPO37ClassicControlCfg, PPO37MujocoCfg
+
+from ._mujoco_compat import ensure_mujoco_envs_importable
+from .vec_env import GymVecEnv
+
+
+@dataclass
+class TrainResult:
+    """Outcome of one training run."""
+
+    env_id: str
+    algo: str
+    seed: int
+    env_steps: int
+    wall_time_s: float
+    episodes: list[tuple[int, float, float, int]] = field(default_factory=list)
+    """(env_steps, seconds, return, length) of every finished training episode (true rewards)."""
+    eval_returns: list[float] = field(default_factory=list)
+    """Returns of deterministic evaluation episodes after training."""
+
+    @property
+    def steps_per_s(self) -> float:
+        """Training env steps a second, updates included."""
+        return self.env_steps / self.wall_time_s
+
+    def final_train_return(self, last: int = 10) -> float:
+        """Mean return of the last ``last`` finished training episodes (NaN if none finished)."""
+        returns = [episode[2] for episode in self.episodes[-last:]]
+        return statistics.fmean(returns) if returns else math.nan
+
+
+def rollout_shape(env_id: str) -> tuple[int, int]:
+    """(num_envs, num_steps_per_env) of the preset for ``env_id``: MuJoCo 1 x 2048, classic control 4 x 128."""
+    ensure_mujoco_envs_importable()
+    probe = gym.make(env_id)
+    continuous = isinstance(probe.action_space, gym.spaces.Box)
+    probe.close()
+    return (1, 2048) if continuous else (4, 128)
+
+
+def make_train_cfg(env: GymVecEnv, algo: str, steps: int, num_steps_per_env: int) -> dict:
+    """The OnPolicyRunner config dict for ``algo`` in {"ppo37", "stock"}."""
+    continuous = isinstance(env.action_space, gym.spaces.Box)
+    preset = PPO37MujocoCfg() if continuous else PPO37ClassicControlCfg()
+    max_iterations = max(1, math.ceil(steps / (env.num_envs * num_steps_per_env)))
+    distribution_cfg = env.distribution_cfg()
+    model_cfg = {"class_name": "MLPModel", "hidden_dims": [64, 64], "activation": "tanh", "obs_normalization": False}
+    if algo == "ppo37":
+        algorithm = to_dict(preset)
+    elif algo == "stock":
+        algorithm = {
+            "class_name": "PPO", "num_learning_epochs": preset.num_learning_epochs,
+            "num_mini_batches": preset.num_mini_batches, "clip_param": preset.clip_param, "gamma": preset.gamma,
+            "lam": preset.lam, "value_loss_coef": 1.0, "entropy_coef": preset.entropy_coef,
+            "learning_rate": preset.learning_rate, "max_grad_norm": 1.0, "use_clipped_value_loss": True,
+            "schedule": "adaptive", "desired_kl": 0.01,
+        }
+        model_cfg["obs_normalization"] = continuous
+        if continuous:
+            distribution_cfg = {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"}
+    else:
+        raise ValueError(f"--algo must be 'ppo37' or 'stock', got {algo!r}.")
+    return {
+        "num_steps_per_env": num_steps_per_env,
+        "max_iterations": max_iterations,
+        "save_interval": max_iterations + 1,
+        "obs_groups": {"actor": ["policy"], "critic": ["policy"]},
+        "actor": {**model_cfg, "distribution_cfg": distribution_cfg},
+        "critic": dict(model_cfg),
+        "algorithm": algorithm,
+        "check_for_nan": True,
+    }
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def evaluate(policy: torch.nn.Module, env_id: str, episodes: int, seed: int) -> list[float]:
+    """Deterministic-policy returns of ``episodes`` episodes on a fresh env."""
+    env = GymVecEnv(env_id, num_envs=1, seed=seed)
+    returns: list[float] = []
+    obs = env.get_observations()
+    with torch.inference_mode():
+        while len(returns) < episodes:
+            obs, _, dones, _ = env.step(policy(obs))
+            if bool(dones[0]):
+                policy.reset(dones)
+                returns.append(env.finished_episodes[-1][2])
+    env.close()
+    return returns
+
+
+def train(env_id: str, steps: int, seed: int, algo: str = "ppo37", eval_episodes: int = 5,
+          log_dir: str | None = None, algorithm_overrides: dict | None = None,
+          rollout: tuple[int, int] | None = None) -> TrainResult:
+    """Train ``algo`` on ``env_id`` for ``steps`` env steps (rounded up to whole rollouts) and evaluate it.
+
+    ``rollout`` = (num_envs, num_steps_per_env) overrides the preset's rollout shape.
+    """
+    seed_everything(seed)
+    num_envs, num_steps_per_env = rollout or rollout_shape(env_id)
+    env = GymVecEnv(env_id, num_envs=num_envs, seed=seed)
+    cfg = make_train_cfg(env, algo, steps, num_steps_per_env)
+    if algorithm_overrides:
+        cfg["algorithm"].update(algorithm_overrides)
+    start = time.perf_counter()
+    runner = OnPolicyRunner(env, cfg, log_dir=log_dir, device="cpu")
+    runner.learn(cfg["max_iterations"])
+    wall_time = time.perf_counter() - start
+    policy = runner.get_inference_policy("cpu")
+    result = TrainResult(env_id, algo, seed, env.total_env_steps, wall_time, list(env.finished_episodes))
+    env.close()
+    if eval_episodes > 0:
+        result.eval_returns = evaluate(policy, env_id, eval_episodes, seed + 10_000)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env", required=True, help="Gymnasium env id, e.g. Hopper-v5 or CartPole-v1")
+    parser.add_argument("--steps", type=int, default=1_000_000, help="training env steps")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--algo", choices=["ppo37", "stock"], default="ppo37")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--log-dir", default=None, help="rsl_rl log dir (tensorboard, checkpoints); none by default")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    result = train(args.env, args.steps, args.seed, args.algo, args.eval_episodes, args.log_dir)
+    print("| env | algo | seed | env steps | wall s | steps/s | last-10 train return | eval return |")
+    print("|---|---|---|---|---|---|---|---|")
+    eval_mean = statistics.fmean(result.eval_returns) if result.eval_returns else math.nan
+    print(f"| {result.env_id} | {result.algo} | {result.seed} | {result.env_steps} | {result.wall_time_s:.1f} |"
+          f" {result.steps_per_s:.0f} | {result.final_train_return():.1f} | {eval_mean:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,622 @@
+"""PPO with the 37 implementation details, as a drop-in rsl-rl-lib 5.5.1 algorithm.
+
+References:
+    - Schulman et al., "Proximal Policy Optimization Algorithms", arXiv:1707.06347 (2017).
+    - Schulman et al., "High-Dimensional Continuous Control Using Generalized Advantage Estimation", ICLR 2016.
+    - Huang et al., "The 37 Implementation Details of Proximal Policy Optimization", ICLR 2022 blog track.
+
+Detail numbering (docs/ppo37.md): 1-13 core, 14-22 Atari, 23-31 continuous, 32-36 LSTM, 37 MultiDiscrete.
+Every applicable detail is labelled once, where it happens, as ``# [detail N]``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+from rsl_rl.env import VecEnv
+from rsl_rl.models import CNNModel, MLPModel, RNNModel
+from rsl_rl.storage import RolloutStorage
+from rsl_rl.utils import compile_model, reduce_gradients_in_buckets, resolve_class, resolve_obs_groups
+from tensordict import TensorDict
+
+from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orthogonal_init_
+
+from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
+from .reward_scaling import DiscountedReturnScaler
+
+_OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+
+class PPO37:
+    """Proximal Policy Optimization with the 37 implementation details, each switchable by config.
+
+    Runner-facing interface identical to :class:`rsl_rl.algorithms.PPO` (``act``, ``process_env_step``,
+    ``compute_returns``, ``update``, ``learning_rate``, ``get_policy``, ``train_mode``, ``eval_mode``,
+    ``broadcast_parameters``, ``save``, ``load``, ``compile``, ``construct_algorithm``).
+    """
+
+    def __init__(
+        self,
+        actor: nn.Module,
+        critic: nn.Module,
+        storage: RolloutStorage,
+        num_learning_epochs: int = 10,
+        num_mini_batches: int = 32,
+        clip_param: float = 0.2,
+        gamma: float = 0.99,
+        lam: float = 0.95,
+        value_loss_coef: float = 0.5,
+        entropy_coef: float = 0.0,
+        learning_rate: float = 3.0e-4,
+        max_grad_norm: float = 0.5,
+        optimizer: str = "adam",
+        use_clipped_value_loss: bool = True,
+        schedule: str = "linear",
+        desired_kl: float | None = 0.01,
+        normalize_advantage_per_mini_batch: bool = True,
+        use_mixed_precision: bool = False,
+        device: str = "cpu",
+        rnd_cfg: dict | None = None,
+        symmetry_cfg: dict | None = None,
+        multi_gpu_cfg: dict | None = None,
+        grad_reduce_bucket_mb: float = 25.0,
+        share_cnn_encoders: bool = False,
+        value_clip_param: float = 0.2,
+        normalize_advantage: bool = True,
+        adam_eps: float = 1.0e-5,
+        lr_anneal_iterations: int | None = None,
+        orthogonal_init: bool = True,
+        init_hidden_gain: float = 2.0**0.5,
+        init_policy_head_gain: float = 0.01,
+        init_value_head_gain: float = 1.0,
+        init_rnn_gain: float = 1.0,
+        obs_normalization: bool = True,
+        obs_clip: float | None = 10.0,
+        reward_scaling: bool = True,
+        reward_clip: float | None = 10.0,
+        image_scaling: str = "uint8",
+        bootstrap_time_outs: bool = False,
+        target_kl: float | None = None,
+        adaptive_lr_bounds: tuple[float, float] | list[float] = (1.0e-5, 1.0e-2),
+        num_micro_batches: int = 1,
+        max_consecutive_nonfinite_updates: int = 3,
+        reshuffle_every_epoch: bool = True,
+    ) -> None:
+        """Build the algorithm around already constructed models and storage (see :meth:`construct_algorithm`)."""
+        # Extensions of stock rsl_rl PPO that PPO37 does not implement: accepted as disabled, refused when enabled.
+        for name, value in (("rnd_cfg", rnd_cfg), ("symmetry_cfg", symmetry_cfg)):
+            if value:
+                raise ValueError(f"PPO37 does not support '{name}'; set it to None or use rsl_rl's PPO.")
+        if use_mixed_precision:
+            raise ValueError(
+                "PPO37 does not support 'use_mixed_precision': autocasting is the model's job (autocast inside the"
+                " model's forward); set use_mixed_precision=False."
+            )
+        self.rnd = None
+        self.symmetry = None
+        self.device = device
+        self.actor = actor.to(device)
+        self.critic = critic.to(device)
+        self._raw_actor, self._raw_critic = self.actor, self.critic
+        self.storage = storage
+        self.transition = RolloutStorage.Transition()
+
+        self.num_learning_epochs = num_learning_epochs
+        self.num_mini_batches = num_mini_batches
+        self.num_micro_batches = num_micro_batches
+        self.clip_param = clip_param
+        self.value_clip_param = value_clip_param
+        self.use_clipped_value_loss = use_clipped_value_loss
+        self.gamma = gamma
+        self.lam = lam
+        self.value_loss_coef = value_loss_coef
+        self.entropy_coef = entropy_coef
+        self.max_grad_norm = max_grad_norm
+        self.schedule = schedule
+        self.desired_kl = desired_kl
+        self.adaptive_lr_bounds = tuple(adaptive_lr_bounds)
+        self.target_kl = target_kl
+        self.normalize_advantage = normalize_advantage
+        self.normalize_advantage_per_mini_batch = normalize_advantage_per_mini_batch
+        self.reward_clip = reward_clip
+        self.bootstrap_time_outs = bootstrap_time_outs
+        self.max_consecutive_nonfinite_updates = max_consecutive_nonfinite_updates
+        self.grad_reduce_bucket_mb = grad_reduce_bucket_mb
+        self.reshuffle_every_epoch = reshuffle_every_epoch
+        self.is_recurrent = bool(getattr(actor, "is_recurrent", False) or getattr(critic, "is_recurrent", False))
+        self.lr_anneal_iterations = lr_anneal_iterations
+        self._validate(optimizer=optimizer, learning_rate=learning_rate, adam_eps=adam_eps, obs_clip=obs_clip,
+                       image_scaling=image_scaling)
+
+        self.is_multi_gpu = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        self.gpu_world_size = dist.get_world_size() if self.is_multi_gpu else 1
+        self.gpu_global_rank = dist.get_rank() if self.is_multi_gpu else 0
+
+        # [detail 2] orthogonal init: hidden gain sqrt(2), policy head 0.01, value head 1, biases 0
+        # [detail 32] LSTM init: weights orthogonal (gain init_rnn_gain), biases 0
+        if orthogonal_init:
+            for model, head_gain in ((self.actor, init_policy_head_gain), (self.critic, init_value_head_gain)):
+                if isinstance(model, MLPModel):
+                    orthogonal_init_(model, head_gain, init_hidden_gain, init_rnn_gain)
+        if obs_normalization:
+            self._install_obs_normalizers(obs_clip)
+        if image_scaling != "off":
+            self._install_image_scaling(image_scaling == "all")
+
+        # [detail 30] reward scaling by the running std of the discounted return
+        self.reward_scaler = (
+            DiscountedReturnScaler(storage.num_envs, gamma).to(device) if reward_scaling else None
+        )
+
+        # [detail 3] Adam epsilon 1e-5
+        optimizer_kwargs = {"lr": learning_rate}
+        if optimizer in ("adam", "adamw"):
+            optimizer_kwargs["eps"] = adam_eps
+        if torch.device(device).type == "cuda":
+            optimizer_kwargs["fused" if optimizer in ("adam", "adamw", "sgd") else "foreach"] = True
+        else:
+            optimizer_kwargs["foreach"] = True
+        self.optimizer = _OPTIMIZERS[optimizer](self._param_groups(learning_rate), **optimizer_kwargs)
+        # Exactly the optimized parameters are reduced, clipped and zeroed (shared ones once).
+        self._params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        self.initial_learning_rate = learning_rate
+        self.learning_rate = learning_rate
+        self.update_count = 0
+        self._consecutive_nonfinite = 0
+        # Shuffles draw from their own generator: the update's forward passes sample actions from the global one,
+        # and the minibatch order must not depend on how many such forwards ran (e.g. num_micro_batches).
+        self.shuffle_generator = torch.Generator(device=device)
+        self.shuffle_generator.manual_seed(int(torch.randint(0, 2**62, (1,))))
+
+    # ------------------------------------------------------------------ construction
+
+    @staticmethod
+    def construct_algorithm(obs: TensorDict, env: VecEnv, cfg: dict, device: str) -> PPO37:
+        """Build models, storage and algorithm from the runner's config dict (rsl-rl-lib 5.5.1 contract)."""
+        alg_class, alg_cfg = resolve_class(cfg["algorithm"])
+        actor_class, actor_cfg = resolve_class(cfg["actor"])
+        critic_class, critic_cfg = resolve_class(cfg["critic"])
+        accepted = set(inspect.signature(alg_class.__init__).parameters) - {"self", "actor", "critic", "storage"}
+        unknown = sorted(set(alg_cfg) - accepted)
+        if unknown:
+            raise ValueError(f"Unknown PPO37 config field(s) {unknown}; accepted fields: {sorted(accepted)}")
+        cfg["obs_groups"] = resolve_obs_groups(obs, cfg["obs_groups"], ["actor", "critic"])
+
+        actor = actor_class(obs, cfg["obs_groups"], "actor", env.num_actions, **actor_cfg).to(device)
+        # [detail 13] shared vs separate networks: rsl_rl actor and critic are separate models; the only sharing
+        # they support is the image encoder:
+        # [detail 21] a shared (Nature-)CNN encoder, chosen by share_cnn_encoders
+        if alg_cfg.get("share_cnn_encoders"):
+            critic_cfg["cnns"] = actor.cnns
+        # [detail 26] separate policy and value networks (the default for continuous control)
+        critic = critic_class(obs, cfg["obs_groups"], "critic", 1, **critic_cfg).to(device)
+        # [detail 1] vectorized architecture: one rollout buffer of num_steps_per_env x num_envs parallel envs
+        storage = RolloutStorage("rl", env.num_envs, cfg["num_steps_per_env"], obs, [env.num_actions], device)
+        if alg_cfg.get("lr_anneal_iterations") is None:
+            alg_cfg["lr_anneal_iterations"] = cfg.get("max_iterations")
+        alg_cfg["multi_gpu_cfg"] = cfg.get("multi_gpu")
+        alg = alg_class(actor, critic, storage, device=device, **alg_cfg)
+        alg.compile(cfg.get("torch_compile_mode"))
+        return alg
+
+    def _validate(self, optimizer: str, learning_rate: float, adam_eps: float, obs_clip: float | None,
+                  image_scaling: str) -> None:
+        """Refuse inconsistent settings at construction, naming the field."""
+        checks = [
+            ("num_learning_epochs", self.num_learning_epochs, self.num_learning_epochs >= 1, ">= 1"),
+            ("num_mini_batches", self.num_mini_batches, self.num_mini_batches >= 1, ">= 1"),
+            ("num_micro_batches", self.num_micro_batches, self.num_micro_batches >= 1, ">= 1"),
+            ("learning_rate", learning_rate, learning_rate > 0, "> 0"),
+            ("clip_param", self.clip_param, self.clip_param > 0, "> 0"),
+            ("value_clip_param", self.value_clip_param, self.value_clip_param > 0, "> 0"),
+            ("gamma", self.gamma, 0 <= self.gamma <= 1, "in [0, 1]"),
+            ("lam", self.lam, 0 <= self.lam <= 1, "in [0, 1]"),
+            ("value_loss_coef", self.value_loss_coef, self.value_loss_coef >= 0, ">= 0"),
+            ("entropy_coef", self.entropy_coef, self.entropy_coef >= 0, ">= 0"),
+            ("max_grad_norm", self.max_grad_norm, self.max_grad_norm > 0, "> 0"),
+            ("adam_eps", adam_eps, adam_eps > 0, "> 0"),
+            ("obs_clip", obs_clip, obs_clip is None or obs_clip > 0, "> 0 or None"),
+            ("reward_clip", self.reward_clip, self.reward_clip is None or self.reward_clip > 0, "> 0 or None"),
+            ("target_kl", self.target_kl, self.target_kl is None or self.target_kl > 0, "> 0 or None"),
+            ("max_consecutive_nonfinite_updates", self.max_consecutive_nonfinite_updates,
+             self.max_consecutive_nonfinite_updates >= 1, ">= 1"),
+            ("optimizer", optimizer, optimizer in _OPTIMIZERS, f"one of {sorted(_OPTIMIZERS)}"),
+            ("schedule", self.schedule, self.schedule in ("linear", "adaptive", "fixed"),
+             "'linear', 'adaptive' or 'fixed'"),
+            ("image_scaling", image_scaling, image_scaling in ("uint8", "all", "off"), "'uint8', 'all' or 'off'"),
+            ("adaptive_lr_bounds", self.adaptive_lr_bounds,
+             len(self.adaptive_lr_bounds) == 2 and 0 < self.adaptive_lr_bounds[0] <= self.adaptive_lr_bounds[1],
+             "(min, max) with 0 < min <= max"),
+        ]
+        if self.schedule == "adaptive":
+            checks.append(("desired_kl", self.desired_kl, self.desired_kl is not None and self.desired_kl > 0,
+                           "> 0 for schedule='adaptive'"))
+        if self.schedule == "linear":
+            checks.append(("lr_anneal_iterations", self.lr_anneal_iterations,
+                           self.lr_anneal_iterations is not None and self.lr_anneal_iterations >= 1,
+                           ">= 1 for schedule='linear' (defaults to the runner's max_iterations)"))
+        for name, value, ok, requirement in checks:
+            if not ok:
+                raise ValueError(f"PPO37 config field '{name}' = {value!r} is invalid: must be {requirement}.")
+
+        num_envs, num_steps = self.storage.num_envs, self.storage.num_transitions_per_env
+        # Recurrent minibatches are whole env trajectories, feed-forward minibatches are samples.
+        units, unit_name = (num_envs, "num_envs") if self.is_recurrent else (num_envs * num_steps,
+                                                                               "num_envs * num_steps_per_env")
+        if units % self.num_mini_batches:
+            raise ValueError(
+                f"PPO37 config field 'num_mini_batches' = {self.num_mini_batches} must divide {unit_name} = {units}."
+            )
+        if (units // self.num_mini_batches) % self.num_micro_batches:
+            raise ValueError(
+                f"PPO37 config field 'num_micro_batches' = {self.num_micro_batches} must divide the minibatch size"
+                f" {units // self.num_mini_batches} ({unit_name} / num_mini_batches)."
+            )
+
+    def _install_obs_normalizers(self, obs_clip: float | None) -> None:
+        """[detail 28] running observation normalization, [detail 29] observation clipping, inside each model."""
+        for model in (self.actor, self.critic):
+            if isinstance(model, MLPModel):
+                model.obs_normalization = True
+                model.obs_normalizer = ClippedObsNormalizer(model.obs_dim, clip=obs_clip).to(self.device)
+            else:
+                warnings.warn(
+                    f"PPO37 obs_normalization: {type(model).__name__} is not an rsl_rl MLPModel; it must normalize"
+                    " its own observations."
+                )
+
+    def _install_image_scaling(self, scale_float_images: bool) -> None:
+        """[detail 22] scale images to [0, 1] in front of every CNN encoder (uint8 always, float on request)."""
+        obs_dtypes = {key: value.dtype for key, value in self.storage.observations.items()}
+        for model in (self.actor, self.critic):
+            if not isinstance(model, CNNModel):
+                continue
+            for group, encoder in model.cnns.items():
+                if isinstance(encoder, ScaledImageEncoder):  # already wrapped through a shared encoder
+                    continue
+                if obs_dtypes[group] == torch.uint8 or scale_float_images:
+                    model.cnns[group] = ScaledImageEncoder(encoder)
+
+    def _param_groups(self, base_lr: float) -> list[dict]:
+        """Optimizer groups: a model's ``optimizer_param_groups(base_lr)`` hook if defined, else all its parameters.
+
+        Frozen and already-listed (shared) parameters are dropped; each group remembers its own initial lr in
+        ``"base_lr"`` so schedules scale all groups proportionally.
+        """
+        seen: set[int] = set()
+        groups = []
+        for model in (self.actor, self.critic):
+            hook = getattr(model, "optimizer_param_groups", None)
+            model_groups = hook(base_lr) if hook is not None else [{"params": list(model.parameters()), "lr": base_lr}]
+            for group in model_groups:
+                params = [p for p in group["params"] if p.requires_grad and id(p) not in seen]
+                seen.update(id(p) for p in params)
+                if params:
+                    groups.append({**group, "params": params, "base_lr": float(group.get("lr", base_lr))})
+        return groups
+
+    # ------------------------------------------------------------------ rollout
+
+    def act(self, obs: TensorDict) -> torch.Tensor:
+        """Sample actions for ``obs`` and record the transition (no host sync)."""
+        # [detail 33] the first rollout starts from a zero recurrent state (rsl_rl's RNN holds None = zeros)
+        self.transition.hidden_states = (self.actor.get_hidden_state(), self.critic.get_hidden_state())
+        actions = self.actor(obs, stochastic_output=True).detach()
+        # [detail 23] Gaussian (or categorical) policy: the model's distribution samples the action
+        # [detail 27] the UNclipped sample is stored and its log-prob used; the env wrapper clips what it applies
+        self.transition.actions = actions
+        self.transition.values = self.critic(obs).detach()
+        # [detail 25] independent action dimensions: the distribution sums per-dimension log-probs
+        self.transition.actions_log_prob = self.actor.get_output_log_prob(actions).detach()
+        self.transition.distribution_params = tuple(p.detach() for p in self.actor.output_distribution_params)
+        self.transition.observations = obs
+        return actions
+
+    def process_env_step(self, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
+        """Scale/clip the reward, bootstrap time-outs, store the transition and reset recurrent state (no sync)."""
+        rewards = rewards.to(self.device, torch.float32).view(-1)
+        dones = dones.to(self.device).view(-1)
+        if self.reward_scaler is not None:
+            rewards = self.reward_scaler(rewards, dones)
+        # [detail 31] reward clipping
+        if self.reward_clip is not None:
+            rewards = rewards.clamp(-self.reward_clip, self.reward_clip)
+        # Time-out bootstrap (GPU-scale practice): the true final observation is lost to auto-reset, so V(s_t)
+        # stands in for V(s_{t+1}) of the truncated step.
+        if self.bootstrap_time_outs and "time_outs" in extras:
+            time_outs = extras["time_outs"].to(self.device).view(-1).to(rewards.dtype)
+            rewards = rewards + self.gamma * self.transition.values.view(-1) * time_outs
+        self.transition.rewards = rewards
+        self.transition.dones = dones
+        self.storage.add_transition(self.transition)
+        self.transition.clear()
+        # [detail 34] reset the recurrent state of finished episodes
+        for model in (self.actor, self.critic):
+            _reset_recurrent_state(model, dones)
+
+    def compute_returns(self, obs: TensorDict) -> None:
+        """[detail 5] Generalized Advantage Estimation over the stored rollout."""
+        st = self.storage
+        critic_state = self.critic.get_hidden_state()
+        last_values = self.critic(obs).detach()
+        # The bootstrap forward must not advance the critic's recurrent state of the next rollout.
+        self.critic.reset(hidden_state=critic_state)
+        advantage = torch.zeros_like(last_values)
+        for step in reversed(range(st.num_transitions_per_env)):
+            next_values = last_values if step == st.num_transitions_per_env - 1 else st.values[step + 1]
+            not_done = 1.0 - st.dones[step].float()
+            delta = st.rewards[step] + not_done * self.gamma * next_values - st.values[step]
+            advantage = delta + not_done * self.gamma * self.lam * advantage
+            st.advantages[step] = advantage
+        st.returns.copy_(st.advantages + st.values)
+
+    # ------------------------------------------------------------------ update
+
+    def update(self) -> dict[str, float]:  # noqa: C901 - one readable top-to-bottom update, as in CleanRL
+        """Run the PPO epochs over the stored rollout; return the debug metrics as floats."""
+        # [detail 4] linear LR annealing: the k-th update (k = 0, 1, ...) uses lr_0 * (1 - k / K)
+        if self.schedule == "linear":
+            remaining = max(0.0, 1.0 - self.update_count / self.lr_anneal_iterations)
+            self._set_learning_rate(self.initial_learning_rate * remaining)
+
+        st = self.storage
+        flat = None if self.is_recurrent else flatten_rollout(st)
+        num_units = st.num_envs if self.is_recurrent else st.num_envs * st.num_transitions_per_env
+        sums = {k: torch.zeros((), device=self.device) for k in
+                ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm")}
+        num_steps, nonfinite_skips, epochs_done = 0, 0, 0
+        rollout_adv_stats = None if self.normalize_advantage_per_mini_batch else self._advantage_stats(st.advantages)
+
+        minibatches = shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator)
+        for epoch in range(self.num_learning_epochs):
+            epoch_kl, epoch_steps = torch.zeros((), device=self.device), 0
+            # [detail 6] a fresh shuffle of the minibatches every epoch (stock rsl_rl shuffles once per update)
+            if epoch > 0 and self.reshuffle_every_epoch:
+                minibatches = shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator)
+            for minibatch in minibatches:
+                # [detail 7] advantage normalization with minibatch (or rollout) statistics, synced across ranks
+                if self.is_recurrent:
+                    minibatch_advantages = st.advantages[:, minibatch]
+                else:
+                    minibatch_advantages = flat["advantages"][minibatch]
+                if rollout_adv_stats is None:
+                    adv_mean, adv_std = self._advantage_stats(minibatch_advantages)
+                else:
+                    adv_mean, adv_std = rollout_adv_stats
+
+                self.optimizer.zero_grad(set_to_none=True)
+                step_sums = {k: torch.zeros((), device=self.device) for k in sums}
+                # Gradient accumulation: equal chunks, each loss weighted 1/num_micro_batches, sum = minibatch grad
+                for micro in minibatch.chunk(self.num_micro_batches):
+                    # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
+                    batch = trajectory_batch(st, micro) if self.is_recurrent else flat_batch(st, flat, micro)
+                    # [detail 36] recurrent models replay the hidden state stored at each trajectory start
+                    self.actor(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[0],
+                               stochastic_output=True)
+                    new_log_prob = self.actor.get_output_log_prob(batch.actions)
+                    entropy = self.actor.output_entropy
+                    new_values = self.critic(batch.observations, masks=batch.masks,
+                                             hidden_state=batch.hidden_states[1])
+
+                    log_ratio = new_log_prob - batch.old_actions_log_prob.squeeze(-1)
+                    ratio = log_ratio.exp()
+                    with torch.no_grad():
+                        # [detail 12] debug variables; approx_kl is the low-variance estimator (r - 1) - log r
+                        approx_kl = ((ratio - 1.0) - log_ratio).mean()
+                        clip_fraction = ((ratio - 1.0).abs() > self.clip_param).float().mean()
+                        if self.schedule == "adaptive":
+                            analytic_kl = self.actor.get_kl_divergence(
+                                batch.old_distribution_params, self.actor.output_distribution_params
+                            ).mean()
+
+                    advantages = batch.advantages.squeeze(-1)
+                    if self.normalize_advantage:
+                        advantages = (advantages - adv_mean) / (adv_std + 1e-8)
+                    # [detail 8] clipped surrogate objective
+                    policy_loss = torch.max(
+                        -advantages * ratio,
+                        -advantages * ratio.clamp(1.0 - self.clip_param, 1.0 + self.clip_param),
+                    ).mean()
+                    # [detail 9] value loss clipped around the rollout value with its own range
+                    value_error = (new_values - batch.returns).square()
+                    if self.use_clipped_value_loss:
+                        clipped_values = batch.values + (new_values - batch.values).clamp(
+                            -self.value_clip_param, self.value_clip_param
+                        )
+                        value_error = torch.max(value_error, (clipped_values - batch.returns).square())
+                    value_loss = 0.5 * value_error.mean()
+                    # [detail 10] total loss with entropy bonus
+                    loss = policy_loss - self.entropy_coef * entropy.mean() + self.value_loss_coef * value_loss
+                    (loss / self.num_micro_batches).backward()
+
+                    for key, value in (("policy_loss", policy_loss), ("value_loss", value_loss),
+                                       ("entropy", entropy.mean()), ("approx_kl", approx_kl),
+                                       ("clip_fraction", clip_fraction)):
+                        step_sums[key] += value.detach() / self.num_micro_batches
+                    if self.schedule == "adaptive":
+                        step_sums.setdefault("analytic_kl", torch.zeros((), device=self.device))
+                        step_sums["analytic_kl"] += analytic_kl / self.num_micro_batches
+
+                if self.is_multi_gpu:
+                    reduce_gradients_in_buckets(self._params, self.gpu_world_size, self.grad_reduce_bucket_mb)
+                    for key in ("approx_kl", "analytic_kl"):
+                        if key in step_sums:
+                            dist.all_reduce(step_sums[key])
+                            step_sums[key] /= self.gpu_world_size
+                # [detail 11] one global gradient-norm clip over every trained parameter of actor and critic
+                grad_norm = nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True)
+                step_sums["grad_norm"] = grad_norm.detach()
+
+                # Non-finite guard: one host sync per optimizer step, because a skipped step must leave both the
+                # weights and Adam's moments untouched.
+                finite = torch.isfinite(grad_norm) & torch.isfinite(step_sums["policy_loss"] + step_sums["value_loss"])
+                if self.is_multi_gpu:
+                    finite = finite.float()
+                    dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+                if bool(finite):
+                    self.optimizer.step()
+                    self._consecutive_nonfinite = 0
+                    num_steps += 1
+                    for key in sums:
+                        sums[key] += step_sums[key]
+                    epoch_kl += step_sums["approx_kl"]
+                    epoch_steps += 1
+                else:
+                    self.optimizer.zero_grad(set_to_none=True)
+                    nonfinite_skips += 1
+                    self._consecutive_nonfinite += 1
+                    if self._consecutive_nonfinite >= self.max_consecutive_nonfinite_updates:
+                        raise RuntimeError(
+                            f"PPO37: {self._consecutive_nonfinite} consecutive optimizer steps had a non-finite loss"
+                            " or gradient (max_consecutive_nonfinite_updates ="
+                            f" {self.max_consecutive_nonfinite_updates}); the weights were left unchanged. Check"
+                            " observations/rewards for NaN/inf and the learning rate."
+                        )
+                    continue
+                if self.schedule == "adaptive":
+                    self._adapt_learning_rate(float(step_sums["analytic_kl"]))
+            epochs_done += 1
+            # Optional early stop of the update once the policy moved too far (target_kl)
+            if self.target_kl is not None and float(epoch_kl / max(epoch_steps, 1)) > self.target_kl:
+                break
+
+        # Observation statistics advance once per rollout, after the update, so the log-probs
+        # recomputed during the update used exactly the normalization of the rollout.
+        rollout_obs = st.observations.flatten(0, 1)
+        self.actor.update_normalization(rollout_obs)
+        self.critic.update_normalization(rollout_obs)
+
+        values, returns = st.values.flatten(), st.returns.flatten()
+        # NaN when the returns are constant (nothing to explain), as in the reference code
+        returns_var = returns.var()
+        explained_variance = torch.where(returns_var > 0, 1.0 - (returns - values).var() / returns_var, torch.nan)
+        action_std = self.actor.output_std.detach().mean()
+        self.update_count += 1
+        st.clear()
+
+        denominator = max(num_steps, 1)
+        metrics = {key: value / denominator for key, value in sums.items()}
+        metrics["explained_variance"] = explained_variance
+        metrics["action_std"] = action_std
+        result = {key: float(value) for key, value in metrics.items()}  # the update's one conversion to floats
+        result.update(learning_rate=self.learning_rate, nonfinite_skips=float(nonfinite_skips),
+                      num_epochs=float(epochs_done), num_optimizer_steps=float(num_steps))
+        return result
+
+    def _advantage_stats(self, advantages: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and (unbiased) std of ``advantages``, over all ranks when distributed."""
+        moments = torch.stack([advantages.sum(), advantages.square().sum(),
+                               torch.full((), float(advantages.numel()), device=advantages.device)])
+        if self.is_multi_gpu:
+            dist.all_reduce(moments)
+        total, total_sq, count = moments
+        mean = total / count
+        var = (total_sq - count * mean.square()) / (count - 1).clamp_min(1.0)
+        return mean, var.clamp_min(0.0).sqrt()
+
+    def _set_learning_rate(self, learning_rate: float) -> None:
+        """Set the base lr; every parameter group keeps its own ratio to the base (contract 3)."""
+        self.learning_rate = learning_rate
+        scale = learning_rate / self.initial_learning_rate
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["base_lr"] * scale
+
+    def _adapt_learning_rate(self, kl: float) -> None:
+        """rsl_rl's KL-adaptive rule; the KL is all-reduced so every rank takes the same decision."""
+        low, high = self.adaptive_lr_bounds
+        if kl > 2.0 * self.desired_kl:
+            self._set_learning_rate(max(low, self.learning_rate / 1.5))
+        elif 0.0 < kl < 0.5 * self.desired_kl:
+            self._set_learning_rate(min(high, self.learning_rate * 1.5))
+
+    # ------------------------------------------------------------------ runner plumbing
+
+    def train_mode(self) -> None:
+        """Set train mode for the models."""
+        self.actor.train()
+        self.critic.train()
+
+    def eval_mode(self) -> None:
+        """Set eval mode for the models."""
+        self.actor.eval()
+        self.critic.eval()
+
+    def get_policy(self) -> nn.Module:
+        """The (uncompiled) actor."""
+        return self._raw_actor
+
+    def compile(self, mode: str | None = None) -> None:
+        """Optionally wrap actor and critic with ``torch.compile`` (see :func:`rsl_rl.utils.compile_model`)."""
+        self.actor = compile_model(self._raw_actor, mode)
+        self.critic = compile_model(self._raw_critic, mode)
+
+    def broadcast_parameters(self) -> None:
+        """Copy rank 0's parameters, buffers (normalizer statistics) and reward statistics to every rank."""
+        modules = [self._raw_actor, self._raw_critic]
+        if self.reward_scaler is not None:
+            modules.append(self.reward_scaler.return_stats)
+        for module in modules:
+            for tensor in module.state_dict().values():
+                dist.broadcast(tensor, src=0)
+
+    def save(self) -> dict:
+        """rsl_rl checkpoint layout plus ``ppo37_state``; everything loads with ``torch.load(weights_only=True)``."""
+        state = {
+            "update_count": self.update_count,
+            "lr_anneal_iterations": self.lr_anneal_iterations,
+            "learning_rate": self.learning_rate,
+            "initial_learning_rate": self.initial_learning_rate,
+            "reward_scaler": self.reward_scaler.state_dict() if self.reward_scaler is not None else None,
+            "shuffle_generator": self.shuffle_generator.get_state(),
+        }
+        return {
+            "actor_state_dict": self._raw_actor.state_dict(),
+            "critic_state_dict": self._raw_critic.state_dict(),
+            "optimizer_state_dict": self.optimizer.state_dict(),
+            "ppo37_state": state,
+        }
+
+    def load(self, loaded_dict: dict, load_cfg: dict | None, strict: bool) -> bool:
+        """Restore what ``load_cfg`` selects; the PPO37 training state (LR schedule position, reward statistics)
+        follows ``load_cfg["ppo37_state"]``, defaulting to the ``"optimizer"`` choice. Returns whether to resume
+        the iteration counter."""
+        if load_cfg is None:
+            load_cfg = {"actor": True, "critic": True, "optimizer": True, "iteration": True}
+        if load_cfg.get("actor"):
+            self._raw_actor.load_state_dict(loaded_dict["actor_state_dict"], strict=strict)
+        if load_cfg.get("critic"):
+            self._raw_critic.load_state_dict(loaded_dict["critic_state_dict"], strict=strict)
+        if load_cfg.get("optimizer"):
+            self.optimizer.load_state_dict(loaded_dict["optimizer_state_dict"])
+        state = loaded_dict.get("ppo37_state")
+        if load_cfg.get("ppo37_state", load_cfg.get("optimizer")) and state is not None:
+            self.update_count = int(state["update_count"])
+            self.lr_anneal_iterations = state["lr_anneal_iterations"]
+            self.initial_learning_rate = float(state["initial_learning_rate"])
+            self._set_learning_rate(float(state["learning_rate"]))
+            self.shuffle_generator.set_state(state["shuffle_generator"].cpu())
+            if self.reward_scaler is not None and state["reward_scaler"] is not None:
+                self.reward_scaler.load_state_dict(state["reward_scaler"])
+        return bool(load_cfg.get("iteration", False))
+
+
+def _reset_recurrent_state(model: nn.Module, dones: torch.Tensor) -> None:
+    """Zero the recurrent state of done envs in place (rsl_rl's boolean-mask reset would sync the host)."""
+    if isinstance(model, RNNModel):
+        state = model.get_hidden_state()
+        if state is None:
+            return
+        keep = (1.0 - dones.float()).view(1, -1, 1)
+        for tensor in state if isinstance(state, tuple) else (state,):
+            tensor.mul_(keep)
+    elif getattr(model, "is_recurrent", False):
+        model.reset(dones)
