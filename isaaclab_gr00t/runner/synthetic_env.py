@@ -76,3 +76,46 @@ class PointMassVecEnv(VecEnv):
         }
         self._reset(done)
         return self.get_observations(), rewards, done.long(), extras
+
+
+def point_mass_train_cfg(algorithm: dict | None = None, **runner_overrides) -> dict:
+    """A small rsl_rl training config (dict form, as ``to_dict(agent_cfg)``) for :class:`PointMassVecEnv`.
+
+    Args:
+        algorithm: Algorithm section; defaults to stock rsl_rl PPO with Isaac Lab's usual hyperparameters.
+        runner_overrides: Top-level runner entries to replace (``num_steps_per_env``, ``save_interval``, ...).
+    """
+    if algorithm is None:
+        algorithm = {
+            "class_name": "PPO",
+            "num_learning_epochs": 2,
+            "num_mini_batches": 2,
+            "learning_rate": 1e-3,
+            "schedule": "adaptive",
+            "gamma": 0.99,
+            "lam": 0.95,
+            "entropy_coef": 0.005,
+            "desired_kl": 0.01,
+            "max_grad_norm": 1.0,
+            "value_loss_coef": 1.0,
+            "use_clipped_value_loss": True,
+            "clip_param": 0.2,
+        }
+    cfg = {
+        "seed": 0,
+        "num_steps_per_env": 16,
+        "save_interval": 5,
+        "check_for_nan": True,
+        "obs_groups": {"actor": ["policy"], "critic": ["policy"]},
+        "actor": {
+            "class_name": "MLPModel",
+            "hidden_dims": [32, 32],
+            "activation": "elu",
+            "obs_normalization": False,
+            "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"},
+        },
+        "critic": {"class_name": "MLPModel", "hidden_dims": [32, 32], "activation": "elu", "obs_normalization": False},
+        "algorithm": algorithm,
+    }
+    cfg.update(runner_overrides)
+    return cfg
