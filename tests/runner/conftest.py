@@ -12,7 +12,7 @@ from rsl_rl.utils import resolve_callable
 from isaaclab_gr00t.runner.synthetic_env import point_mass_train_cfg
 
 
-def algorithm_cfg(**hyperparameters) -> dict:
+def _algorithm_cfg(**hyperparameters) -> dict:
     """The algorithm section under test, with the given hyperparameters set where the algorithm has them."""
     cfg = point_mass_train_cfg()["algorithm"]
     cfg_class_name = os.environ.get("ISAACLAB_GR00T_RUNNER_TEST_ALGORITHM")
@@ -25,10 +25,16 @@ def algorithm_cfg(**hyperparameters) -> dict:
 
 
 @pytest.fixture
+def algorithm_cfg():
+    """Factory of the algorithm section under test: ``algorithm_cfg(num_mini_batches=1, ...)``."""
+    return _algorithm_cfg
+
+
+@pytest.fixture
 def train_cfg():
     """Factory of small point-mass training configs using the algorithm under test."""
 
     def make(algorithm: dict | None = None, **runner_overrides) -> dict:
-        return point_mass_train_cfg(algorithm or algorithm_cfg(), **runner_overrides)
+        return point_mass_train_cfg(algorithm or _algorithm_cfg(), **runner_overrides)
 
     return make
