@@ -1,0 +1,13 @@
+"""Compatibility hooks into Isaac Lab, installed when the extension's entry point loads."""
+
+from .device_hook import install_device_hook
+from .runner_hook import create_runner, install_runner_hook
+
+
+def install_hooks() -> None:
+    """Install every hook (each is idempotent)."""
+    install_runner_hook()
+    install_device_hook()
+
+
+__all__ = ["create_runner", "install_device_hook", "install_hooks", "install_runner_hook"]

@@ -1,0 +1,189 @@
+"""Find task specs and agent presets, and register the tasks with gymnasium as Isaac Lab expects.
+
+Spec folders, in order: the project's own ``tasks/``; each folder in ``$ISAACLAB_GR00T_TASK_PATH``
+(``os.pathsep``-separated, files allowed too); the folders that installed packages announce through the
+``isaaclab_gr00t.task_specs`` entry point group (the entry point names a module; its folder is searched).
+Agent presets are looked up in an ``agents/`` folder beside the spec, then ``$ISAACLAB_GR00T_AGENT_PATH``,
+then the project's own ``agents/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.metadata
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from ..assets import resolve_asset_uri
+from .agents import build_agent_cfg, load_agent_preset
+from .entry_points import entry_point_string
+from .errors import SpecError
+from .overrides import apply_overrides
+from .task_spec import TaskSpec, parse_task_spec
+
+SPEC_ENTRY_POINT_GROUP = "isaaclab_gr00t.task_specs"
+"""Entry point group through which other packages announce folders of task specs."""
+
+TASK_PATH_VARIABLE = "ISAACLAB_GR00T_TASK_PATH"
+AGENT_PATH_VARIABLE = "ISAACLAB_GR00T_AGENT_PATH"
+
+
+def _project_folder(name: str) -> Path:
+    """``tasks/`` or ``agents/`` of a source checkout, else the copy installed under ``share/``."""
+    source_tree = Path(__file__).resolve().parents[2] / name
+    if source_tree.is_dir():
+        return source_tree
+    return Path(sys.prefix) / "share" / "isaaclab_gr00t" / name
+
+
+def _paths_from_variable(variable: str) -> list[Path]:
+    return [Path(p).expanduser() for p in os.environ.get(variable, "").split(os.pathsep) if p]
+
+
+def spec_search_path() -> list[Path]:
+    """Every folder or file searched for task specs, in registration order."""
+    paths = [_project_folder("tasks"), *_paths_from_variable(TASK_PATH_VARIABLE)]
+    for entry_point in importlib.metadata.entry_points(group=SPEC_ENTRY_POINT_GROUP):
+        module = importlib.import_module(entry_point.value.split(":")[0])
+        paths.append(Path(module.__file__).parent)
+    return paths
+
+
+def find_spec_files(paths: Iterable[Path]) -> list[Path]:
+    """The ``*.yaml`` spec files in the given folders (sorted) and the given files themselves."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.glob("*.yaml") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+    return files
+
+
+def find_agent_preset(name: str, spec_source: str) -> Path:
+    """Locate preset ``name`` for the spec file ``spec_source``."""
+    folders = [Path(spec_source).parent / "agents", *_paths_from_variable(AGENT_PATH_VARIABLE)]
+    folders.append(_project_folder("agents"))
+    for folder in folders:
+        candidate = folder / f"{name}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise SpecError(spec_source, "preset", f"agent preset '{name}' not found in {', '.join(map(str, folders))}")
+
+
+def default_device() -> str:
+    """The device a task uses when the user names none: the first GPU if there is one, else the CPU."""
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+def _base_env_cfg(base: str) -> Any:
+    entry = gym.spec(base).kwargs.get("env_cfg_entry_point")
+    if isinstance(entry, str):
+        module_name, attr = entry.split(":")
+        entry = getattr(importlib.import_module(module_name), attr)
+    cfg = entry() if callable(entry) else entry
+    return cfg() if callable(cfg) else cfg
+
+
+def _env_variants(cfg: Any) -> list[Any]:
+    """The env configs inside ``cfg``: the config itself, or every variant of an Isaac Lab ``PresetCfg``."""
+    from isaaclab_tasks.utils import PresetCfg
+
+    if not isinstance(cfg, PresetCfg):
+        return [cfg]
+    values = [getattr(cfg, f.name) for f in dataclasses.fields(cfg) if not f.name.startswith("_")]
+    return [v for v in values if dataclasses.is_dataclass(v)]
+
+
+def _asset_converter(spec: TaskSpec) -> Callable[[str, Any], Any]:
+    def convert(field: str, value: Any) -> Any:
+        if not field.endswith("usd_path"):
+            return value
+        if not value.startswith("asset:") and not Path(value).expanduser().is_absolute():
+            value = str(Path(spec.source).parent / value)
+        return resolve_asset_uri(value)
+
+    return convert
+
+
+def build_env_cfg(spec: TaskSpec, resolve_assets: bool = True) -> Any:
+    """The base task's env config with the spec's overrides and this machine's device defaults."""
+    cfg = _base_env_cfg(spec.base)
+    device = default_device()
+    convert = _asset_converter(spec) if resolve_assets else None
+    for variant in _env_variants(cfg):
+        apply_overrides(variant, spec.env, spec.source, prefix="env", convert=convert)
+        device_kind = device.split(":")[0]
+        if device_kind in spec.num_envs:
+            variant.scene.num_envs = spec.num_envs[device_kind]
+        variant.sim.device = device
+    return cfg
+
+
+def build_task_agent_cfg(spec: TaskSpec, entry_point: str) -> Any:
+    """The runner config of one of the spec's agent entry points."""
+    choice = spec.agents[entry_point]
+    preset_path = find_agent_preset(choice.preset, spec.source)
+    source = f"{spec.source} (preset {preset_path})"
+    return build_agent_cfg(load_agent_preset(preset_path), choice.overrides, source, default_device())
+
+
+def register_task_spec(spec: TaskSpec) -> None:
+    """Validate ``spec`` fully (base, fields, types, presets) and register its task ID."""
+    if spec.id in gym.registry:
+        raise SpecError(spec.source, "id", f"task '{spec.id}' is already registered")
+    if spec.base not in gym.registry:
+        raise SpecError(spec.source, "base", f"unknown base task '{spec.base}'")
+    build_env_cfg(spec, resolve_assets=False)
+    kwargs: dict[str, Any] = {
+        "env_cfg_entry_point": entry_point_string(spec.id, "env_cfg", lambda: build_env_cfg(spec)),
+        "default_agent": spec.default_agent,
+        "task_spec_file": spec.source,
+    }
+    for entry_point in spec.agents:
+        build_task_agent_cfg(spec, entry_point)
+        kwargs[entry_point] = entry_point_string(
+            spec.id, entry_point, lambda ep=entry_point: build_task_agent_cfg(spec, ep)
+        )
+    gym.register(id=spec.id, entry_point=gym.spec(spec.base).entry_point, disable_env_checker=True, kwargs=kwargs)
+
+
+def register_spec_files(files: Iterable[Path]) -> dict[str, SpecError]:
+    """Register every spec it can; a bad spec is reported and skipped, never breaking the others.
+
+    Specs whose base is another spec's task are registered after it, whatever the file order.
+
+    Returns:
+        The error of each spec file that could not be registered.
+    """
+    errors: dict[str, SpecError] = {}
+    pending: list[TaskSpec] = []
+    for path in files:
+        try:
+            pending.append(parse_task_spec(path))
+        except SpecError as exc:
+            errors[str(path)] = exc
+    pending_ids = {spec.id for spec in pending}
+    while pending:
+        ready = [s for s in pending if s.base in gym.registry or s.base not in pending_ids or s.base == s.id]
+        if not ready:  # the rest wait on each other: a cycle
+            ready = pending
+        for spec in ready:
+            pending.remove(spec)
+            pending_ids = {s.id for s in pending}
+            try:
+                register_task_spec(spec)
+            except SpecError as exc:
+                errors[spec.source] = exc
+            except Exception as exc:  # a broken base config must not take the other tasks down
+                errors[spec.source] = SpecError(spec.source, None, f"{type(exc).__name__}: {exc}")
+    for exc in errors.values():
+        print(f"[isaaclab_gr00t] task spec skipped: {exc}", file=sys.stderr)
+    return errors

@@ -1,0 +1,131 @@
+"""Declarative task specs: a YAML file that registers a new Isaac Lab task ID without Python.
+
+A spec names a registered base task, overrides of its environment config, and agent presets::
+
+    id: GR00T-Cartpole-Direct               # the new task ID
+    base: Isaac-Cartpole-Direct             # any registered Isaac Lab or project task
+    description: Cartpole from joint state, fully offline.
+    num_envs: {cpu: 256, cuda: 4096}        # default env count per device kind
+    env:                                    # dotted fields of the base env config
+      scene.cartpole.spawn.usd_path: asset:cartpole
+    agents:                                 # entry point -> preset in agents/ + overrides
+      rsl_rl_cfg_entry_point: {preset: ppo37_gpu, overrides: {max_iterations: 150}}
+
+Fields ending in ``usd_path`` take ``asset:<name>`` (a bundled asset) or a local file path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..assets import ASSET_BUILDERS
+from ..assets.library import ASSET_URI_PREFIX
+from .agents import read_yaml
+from .errors import SpecError
+
+TASK_ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+ENV_DEVICES = ("cpu", "cuda")
+_TOP_LEVEL_FIELDS = {"id", "base", "description", "num_envs", "env", "agents", "default_agent"}
+_AGENT_FIELDS = {"preset", "overrides"}
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentChoice:
+    """One agent entry point of a task: a preset from ``agents/`` and the task's overrides of it."""
+
+    preset: str
+    overrides: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSpec:
+    """A parsed, shape-checked task spec (see the module docstring for the file format)."""
+
+    source: str
+    id: str
+    base: str
+    description: str
+    num_envs: Mapping[str, int]
+    env: Mapping[str, Any]
+    agents: Mapping[str, AgentChoice]
+    default_agent: str
+
+
+def _require(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
+    if key not in data:
+        raise SpecError(source, key, "missing")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise SpecError(source, key, f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def check_asset_value(field: str, value: Any, source: str) -> None:
+    """A ``usd_path`` value must name a bundled asset or an existing file."""
+    if not isinstance(value, str):
+        raise SpecError(source, field, f"expected a path or 'asset:<name>', got {type(value).__name__}")
+    if value.startswith(ASSET_URI_PREFIX):
+        name = value[len(ASSET_URI_PREFIX) :]
+        if name not in ASSET_BUILDERS:
+            raise SpecError(source, field, f"unknown asset '{name}'; bundled: {', '.join(sorted(ASSET_BUILDERS))}")
+        return
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = Path(source).parent / path
+    if not path.is_file():
+        raise SpecError(source, field, f"asset file not found: {path}")
+
+
+def parse_task_spec(path: Path) -> TaskSpec:
+    """Read and shape-check one spec file. Raises :class:`SpecError` naming the file and field."""
+    source = str(path)
+    data = read_yaml(path)
+    if not isinstance(data, Mapping):
+        raise SpecError(source, None, "a task spec must be a mapping")
+    unknown = sorted(set(data) - _TOP_LEVEL_FIELDS)
+    if unknown:
+        raise SpecError(source, unknown[0], f"unknown field; allowed: {', '.join(sorted(_TOP_LEVEL_FIELDS))}")
+    task_id = _require(data, "id", str, source)
+    if not TASK_ID_PATTERN.match(task_id):
+        raise SpecError(source, "id", f"'{task_id}' is not a valid task ID")
+    base = _require(data, "base", str, source)
+    num_envs = data.get("num_envs", {})
+    if not isinstance(num_envs, Mapping) or any(
+        k not in ENV_DEVICES or isinstance(v, bool) or not isinstance(v, int) or v < 1 for k, v in num_envs.items()
+    ):
+        raise SpecError(source, "num_envs", f"expected a mapping of {ENV_DEVICES} to positive integers")
+    env = data.get("env", {})
+    if not isinstance(env, Mapping):
+        raise SpecError(source, "env", f"expected a mapping, got {type(env).__name__}")
+    for key, value in env.items():
+        if str(key).endswith("usd_path"):
+            check_asset_value(f"env.{key}", value, source)
+    agents_data = _require(data, "agents", Mapping, source)
+    agents = {}
+    for entry_point, choice in agents_data.items():
+        field = f"agents.{entry_point}"
+        if not str(entry_point).endswith("_cfg_entry_point"):
+            raise SpecError(source, field, "agent entry point names end in '_cfg_entry_point'")
+        if not isinstance(choice, Mapping) or "preset" not in choice or set(choice) - _AGENT_FIELDS:
+            raise SpecError(source, field, "expected {preset: <name>, overrides: {...}}")
+        overrides = choice.get("overrides") or {}
+        if not isinstance(overrides, Mapping):
+            raise SpecError(source, f"{field}.overrides", "expected a mapping")
+        agents[entry_point] = AgentChoice(preset=str(choice["preset"]), overrides=overrides)
+    default_agent = data.get("default_agent", "rsl_rl")
+    if f"{default_agent}_cfg_entry_point" not in agents:
+        raise SpecError(source, "default_agent", f"no agent entry point '{default_agent}_cfg_entry_point'")
+    return TaskSpec(
+        source=source,
+        id=task_id,
+        base=base,
+        description=str(data.get("description", "")),
+        num_envs=dict(num_envs),
+        env=dict(env),
+        agents=agents,
+        default_agent=default_agent,
+    )

@@ -1,0 +1,168 @@
+"""Tasks declared in YAML specs: the project's own, user specs, and every kind of bad spec."""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+from isaaclab_gr00t.registration import REGISTRATION_ERRORS, SpecError, register_spec_files
+from isaaclab_gr00t.registration.register import build_env_cfg
+from isaaclab_gr00t.registration.task_spec import parse_task_spec
+
+PROJECT_TASKS = ["GR00T-Cartpole-Direct", "GR00T-Cartpole-Camera-Direct", "GR00T-Ant-Direct", "GR00T-Humanoid-Direct"]
+
+
+def write_spec(folder: Path, body: str, name: str | None = None) -> Path:
+    path = folder / f"{name or uuid.uuid4().hex}.yaml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def cartpole_spec(task_id: str, env: str = "", agent_overrides: str = "{}", base: str = "GR00T-Cartpole-Direct") -> str:
+    return f"""
+        id: {task_id}
+        base: {base}
+        env: {{{env}}}
+        agents:
+          rsl_rl_cfg_entry_point: {{preset: stock_ppo, overrides: {agent_overrides}}}
+        """
+
+
+def new_id() -> str:
+    return f"Test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.parametrize("task_id", PROJECT_TASKS)
+def test_project_tasks_are_registered_with_rsl_rl_agents(task_id):
+    assert not REGISTRATION_ERRORS
+    spec = gym.spec(task_id)
+    assert spec.kwargs["default_agent"] == "rsl_rl"
+    assert spec.kwargs["rsl_rl_cfg_entry_point"].startswith("isaaclab_gr00t.")
+    assert spec.kwargs["task_spec_file"].endswith(".yaml")
+
+
+@pytest.mark.parametrize("task_id", PROJECT_TASKS)
+def test_project_tasks_use_only_local_assets(task_id):
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    cfg = load_cfg_from_registry(task_id, "env_cfg_entry_point")
+    paths = []
+
+    def collect(node, depth=0):
+        if depth > 8 or not hasattr(node, "__dataclass_fields__"):
+            return
+        for name in node.__dataclass_fields__:
+            value = getattr(node, name, None)
+            if name == "usd_path" and isinstance(value, str):
+                paths.append(value)
+            collect(value, depth + 1)
+
+    collect(getattr(cfg, "default", cfg))
+    assert paths, "the task spawns at least one USD file"
+    for path in paths:
+        assert Path(path).is_file(), f"{task_id} points at a file that is not on disk: {path}"
+
+
+def test_env_and_agent_defaults_follow_the_machine(monkeypatch):
+    import torch
+
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    env_cfg = load_cfg_from_registry("GR00T-Cartpole-Direct", "env_cfg_entry_point")
+    agent_cfg = load_cfg_from_registry("GR00T-Cartpole-Direct", "rsl_rl_cfg_entry_point")
+    assert (env_cfg.sim.device, agent_cfg.device, env_cfg.scene.num_envs) == ("cpu", "cpu", 256)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    env_cfg = load_cfg_from_registry("GR00T-Cartpole-Direct", "env_cfg_entry_point")
+    agent_cfg = load_cfg_from_registry("GR00T-Cartpole-Direct", "rsl_rl_cfg_entry_point")
+    assert (env_cfg.sim.device, agent_cfg.device, env_cfg.scene.num_envs) == ("cuda:0", "cuda:0", 4096)
+
+
+def test_a_user_spec_overrides_env_and_agent_fields(tmp_path):
+    task_id = new_id()
+    spec_file = write_spec(
+        tmp_path,
+        f"""
+        id: {task_id}
+        base: GR00T-Cartpole-Direct
+        num_envs: {{cpu: 12, cuda: 34}}
+        env:
+          rew_scale_alive: 2.5
+          scene: {{env_spacing: 7.0}}
+        agents:
+          rsl_rl_cfg_entry_point:
+            preset: stock_ppo
+            overrides: {{max_iterations: 7, algorithm: {{gamma: 0.9}}, actor: {{hidden_dims: [8, 8]}}}}
+        """,
+    )
+    assert register_spec_files([spec_file]) == {}
+    env_cfg = build_env_cfg(parse_task_spec(spec_file))
+    assert env_cfg.rew_scale_alive == 2.5 and env_cfg.scene.env_spacing == 7.0
+    assert env_cfg.scene.num_envs in (12, 34)
+    assert env_cfg.scene.cartpole.spawn.usd_path.endswith("cartpole.usda")  # inherited from the base spec
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    agent_cfg = load_cfg_from_registry(task_id, "rsl_rl_cfg_entry_point")
+    assert (agent_cfg.max_iterations, agent_cfg.algorithm.gamma, agent_cfg.actor.hidden_dims) == (7, 0.9, [8, 8])
+
+
+def test_specs_built_on_each_other_register_in_any_file_order(tmp_path):
+    parent, child = new_id(), new_id()
+    files = [
+        write_spec(tmp_path, cartpole_spec(child, base=parent), "a_child"),
+        write_spec(tmp_path, cartpole_spec(parent), "b_parent"),
+    ]
+    assert register_spec_files(files) == {}
+    assert gym.spec(child).entry_point == gym.spec("Isaac-Cartpole-Direct").entry_point
+
+
+BAD_SPECS = {
+    "unknown base task": (lambda i, m: cartpole_spec(i, base="Isaac-No-Such-Task"), "base"),
+    "unknown env field": (lambda i, m: cartpole_spec(i, env="rew_scale_nothing: 1.0"), "env.rew_scale_nothing"),
+    "unknown nested env field": (lambda i, m: cartpole_spec(i, env="scene.no_such_thing: 3"), "env.scene.no_such_thing"),
+    "wrong env type": (lambda i, m: cartpole_spec(i, env="rew_scale_alive: fast"), "env.rew_scale_alive"),
+    "missing asset file": (
+        lambda i, m: cartpole_spec(i, env="scene.cartpole.spawn.usd_path: /no/such/robot.usda"),
+        "env.scene.cartpole.spawn.usd_path",
+    ),
+    "unknown bundled asset": (
+        lambda i, m: cartpole_spec(i, env="scene.cartpole.spawn.usd_path: 'asset:unicorn'"),
+        "env.scene.cartpole.spawn.usd_path",
+    ),
+    "unknown agent field": (
+        lambda i, m: cartpole_spec(i, agent_overrides="{algorithm: {gama: 0.9}}"),
+        "agent.algorithm.gama",
+    ),
+    "wrong agent type": (lambda i, m: cartpole_spec(i, agent_overrides="{max_iterations: many}"), "agent.max_iterations"),
+    "duplicate task id": (lambda i, m: cartpole_spec("GR00T-Cartpole-Direct"), "id"),
+    "unknown top-level field": (lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents: {{}}\ncolour: blue\n", "colour"),
+    "missing id": (lambda i, m: "base: GR00T-Cartpole-Direct\nagents: {}\n", "id"),
+    "unknown preset": (
+        lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents:\n  rsl_rl_cfg_entry_point: {{preset: nope}}\n",
+        "preset",
+    ),
+    "code in yaml": (lambda i, m: f"id: !!python/object/apply:os.system ['touch {m}']\nbase: x\n", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_a_bad_spec_names_file_and_field_and_spares_the_others(case, tmp_path):
+    body, field = BAD_SPECS[case]
+    bad_id, good_id = new_id(), new_id()
+    marker = tmp_path / "executed"
+    bad = write_spec(tmp_path, body(bad_id, marker), "bad")
+    good = write_spec(tmp_path, cartpole_spec(good_id), "good")
+
+    errors = register_spec_files([bad, good])
+
+    assert list(errors) == [str(bad)]
+    error = errors[str(bad)]
+    assert isinstance(error, SpecError) and str(bad) in str(error)
+    assert error.field == field, str(error)
+    assert bad_id not in gym.registry
+    assert good_id in gym.registry
+    assert not marker.exists(), "the YAML loader must not run code"

@@ -1,0 +1,106 @@
+"""Run Isaac Lab's own CLI in a subprocess, offline: no asset server and every non-local connection refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ISAACLAB = str(Path(sys.executable).with_name("isaaclab"))
+
+NETWORK_GUARD = '''
+import os, socket
+_log = os.environ["NETWORK_ATTEMPTS_LOG"]
+_connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+def _local(host):
+    return host in (None, "", "localhost", "::1") or str(host).startswith("127.") or str(host).startswith("/")
+
+def _refuse(what):
+    with open(_log, "a") as f:
+        f.write(f"{what}\\n")
+    raise OSError(f"network disabled by the test: {what}")
+
+def connect(self, address, *args):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _local(address[0]):
+        _refuse(f"connect {address}")
+    return _connect(self, address, *args)
+
+def connect_ex(self, address, *args):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _local(address[0]):
+        _refuse(f"connect_ex {address}")
+    return _connect_ex(self, address, *args)
+
+def getaddrinfo(host, *args, **kwargs):
+    if not _local(host):
+        _refuse(f"getaddrinfo {host}")
+    return _getaddrinfo(host, *args, **kwargs)
+
+socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+'''
+
+
+class OfflineCli:
+    """Runs ``isaaclab`` commands in one working folder with the network guard installed."""
+
+    def __init__(self, root: Path):
+        self.cwd = root / "work"
+        self.cwd.mkdir()
+        guard = root / "guard"
+        guard.mkdir()
+        (guard / "sitecustomize.py").write_text(NETWORK_GUARD)
+        (root / "empty_asset_root").mkdir()
+        self.network_log = root / "network_attempts.log"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(guard), os.environ.get("PYTHONPATH")])),
+            "NETWORK_ATTEMPTS_LOG": str(self.network_log),
+            "ISAACSIM_ASSET_ROOT": str(root / "empty_asset_root"),
+            "ISAACLAB_GR00T_ASSET_DIR": str(root / "assets"),
+            "HF_HUB_OFFLINE": "1",
+            "OMP_NUM_THREADS": "2",
+        }
+
+    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [ISAACLAB, *args], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        assert result.returncode == 0, f"isaaclab {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        return result
+
+    def play_until_exported(self, *args: str, run_seconds: float = 5.0, timeout: float = 600) -> Path:
+        """Start ``isaaclab play``, wait for its exported policy, let it run, then stop it like Ctrl+C."""
+        process = subprocess.Popen(
+            [ISAACLAB, "play", *args], cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and process.poll() is None:
+                exported = list(self.cwd.glob("logs/rsl_rl/*/*/exported/policy.onnx"))
+                if exported:
+                    time.sleep(run_seconds)
+                    assert process.poll() is None, "play stopped on its own after exporting"
+                    return exported[0].parent
+                time.sleep(1.0)
+            raise AssertionError(f"play ended or timed out without exporting:\n{process.communicate()[0][-5000:]}")
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def network_attempts(self) -> list[str]:
+        return self.network_log.read_text().splitlines() if self.network_log.exists() else []
+
+
+@pytest.fixture
+def offline_cli(tmp_path) -> OfflineCli:
+    return OfflineCli(tmp_path)
