@@ -24,13 +24,13 @@ def _algorithm_cfg(**hyperparameters) -> dict:
     return cfg
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def algorithm_cfg():
     """Factory of the algorithm section under test: ``algorithm_cfg(num_mini_batches=1, ...)``."""
     return _algorithm_cfg
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def train_cfg():
     """Factory of small point-mass training configs using the algorithm under test."""
 

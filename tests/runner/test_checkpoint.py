@@ -25,6 +25,12 @@ def trained_checkpoint(train_cfg, directory) -> str:
     return os.path.join(directory, "model_1.pt")
 
 
+@pytest.fixture(scope="module")
+def shared_checkpoint(train_cfg, tmp_path_factory):
+    """One trained checkpoint for the tests that only read it."""
+    return trained_checkpoint(train_cfg, tmp_path_factory.mktemp("good"))
+
+
 def isaaclab_latest(run_dir) -> tuple[str, str]:
     """What Isaac Lab's two checkpoint pickers choose in the run folder."""
     root, run = os.path.split(str(run_dir))
@@ -104,8 +110,8 @@ class NotATensor:
         ("optimizer_groups", "parameter groups"),
     ],
 )
-def test_bad_checkpoint_is_refused_and_models_stay_untouched(train_cfg, tmp_path, damage, message):
-    good = trained_checkpoint(train_cfg, tmp_path / "good")
+def test_bad_checkpoint_is_refused_and_models_stay_untouched(train_cfg, tmp_path, damage, message, shared_checkpoint):
+    good = shared_checkpoint
     checkpoint = torch.load(good, weights_only=True)
     bad = str(tmp_path / f"model_{damage}.pt")
     if damage == "garbage":
@@ -146,8 +152,8 @@ def test_missing_file_is_named(train_cfg, tmp_path):
         make_runner(train_cfg()).load(str(tmp_path / "model_7.pt"))
 
 
-def test_load_restores_models_optimizer_and_iteration(train_cfg, tmp_path):
-    good = trained_checkpoint(train_cfg, tmp_path)
+def test_load_restores_models_optimizer_and_iteration(train_cfg, tmp_path, shared_checkpoint):
+    good = shared_checkpoint
     runner = make_runner(train_cfg())
     runner.load(good, map_location="cpu")
     stored = torch.load(good, weights_only=True)
