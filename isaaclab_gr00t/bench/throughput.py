@@ -28,7 +28,6 @@ import contextlib
 import copy
 import importlib.metadata
 import inspect
-import math
 import os
 import platform
 import sys
@@ -269,6 +268,7 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
         for result in task_results:
             is_learner = bool(result.collect_seconds or result.learn_seconds)
             reached = result.time_to(threshold)
+            time_to_threshold = "not reached" if reached is None else f"{reached:.1f}"
             cells = [
                 task,
                 result.name,
@@ -277,7 +277,7 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
                 f"{result.collect_seconds:.3f}" if is_learner else "",
                 f"{result.learn_seconds:.3f}" if is_learner else "",
                 f"{result.peak_memory_mib:,.0f}" if result.peak_memory_mib is not None else "n/a",
-                ("not reached" if reached is None else f"{reached:.1f}") if is_learner and threshold is not None else "",
+                time_to_threshold if is_learner and threshold is not None else "",
                 f"{result.curve[-1][1]:.2f}" if result.curve else "",
             ]
             lines.append("| " + " | ".join(cells) + " |")

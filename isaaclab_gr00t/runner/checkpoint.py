@@ -103,7 +103,8 @@ def validate_checkpoint(path: str, checkpoint: dict, reference: dict, load_cfg: 
 
 def _unselected(load_cfg: dict) -> set[str]:
     """Checkpoint entries the caller explicitly asked not to load."""
-    return {key for switch, keys in LOAD_CFG_KEYS.items() if switch in load_cfg and not load_cfg[switch] for key in keys}
+    switched_off = [switch for switch in LOAD_CFG_KEYS if switch in load_cfg and not load_cfg[switch]]
+    return {key for switch in switched_off for key in LOAD_CFG_KEYS[switch]}
 
 
 def _validate_module_state(path: str, key: str, stored: object, expected: dict, strict: bool) -> None:

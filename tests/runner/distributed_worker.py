@@ -51,7 +51,8 @@ def main() -> None:
             setattr(runner.alg.storage, name, tuple(v[:, half].clone() for v in value))
         elif isinstance(value, dict):  # a TensorDict, sent as a dict of (steps, envs, ...) tensors
             halves = {key: tensor[:, half].clone() for key, tensor in value.items()}
-            setattr(runner.alg.storage, name, TensorDict(halves, batch_size=[len(next(iter(halves.values()))), num_envs]))
+            steps = len(next(iter(halves.values())))
+            setattr(runner.alg.storage, name, TensorDict(halves, batch_size=[steps, num_envs]))
         else:
             setattr(runner.alg.storage, name, value[:, half].clone())
     runner.alg.storage.step = setup["cfg_c"]["num_steps_per_env"]

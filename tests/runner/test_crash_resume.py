@@ -43,7 +43,9 @@ def test_sigkill_then_resume_latest_continues_the_iteration_count(tmp_path, algo
     assert logged[-1] <= newest <= logged[-1] + 1
     assert torch.load(run_dir / f"model_{newest}.pt", weights_only=True)["iter"] == newest
 
-    second = run_script(algorithm_cfg(), log_root, "run_b", 2, "--resume", "latest", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    second = run_script(
+        algorithm_cfg(), log_root, "run_b", 2, "--resume", "latest", stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     output, _ = second.communicate(timeout=150)
     assert second.returncode == 0, output[-3000:]
     assert f"RESUMED {run_dir / f'model_{newest}.pt'} AT {newest}" in output

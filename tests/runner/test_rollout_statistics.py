@@ -9,21 +9,18 @@ from tensordict import TensorDict
 from isaaclab_gr00t.runner.rollout_statistics import RolloutStatistics
 
 
-def host_episode_means(rewards: torch.Tensor, dones: torch.Tensor) -> tuple[int, float, float]:
-    """Walk each env's reward sequence in Python and average the episodes that ended (like rsl_rl's logger)."""
-    returns, lengths = [], []
+def host_finished_episodes(rewards: torch.Tensor, dones: torch.Tensor) -> list[tuple[int, float, int]]:
+    """Walk each env's rewards in Python: (step the episode ended, its return, its length), like rsl_rl's logger."""
+    episodes = []
     for env in range(rewards.shape[1]):
         episode_return, episode_length = 0.0, 0
         for step in range(rewards.shape[0]):
             episode_return += rewards[step, env].item()
             episode_length += 1
             if dones[step, env]:
-                returns.append(episode_return)
-                lengths.append(episode_length)
+                episodes.append((step, episode_return, episode_length))
                 episode_return, episode_length = 0.0, 0
-    if not returns:
-        return 0, math.nan, math.nan
-    return len(returns), sum(returns) / len(returns), sum(lengths) / len(lengths)
+    return episodes
 
 
 def test_episode_statistics_match_host_computation():
@@ -33,20 +30,17 @@ def test_episode_statistics_match_host_computation():
     statistics = RolloutStatistics(num_envs, obs, "cpu")
     rewards = torch.randn(2 * steps, num_envs)
     dones = (torch.rand(2 * steps, num_envs) < 0.15).long()
+    episodes = host_finished_episodes(rewards, dones)
 
-    for iteration in range(2):  # the second iteration must include episodes that started in the first
-        for step in range(iteration * steps, (iteration + 1) * steps):
+    for iteration in range(2):  # the second iteration includes episodes that started in the first
+        window = range(iteration * steps, (iteration + 1) * steps)
+        for step in window:
             statistics.record(obs, rewards[step], dones[step], {})
         summary = statistics.read()
-        # episodes finished in this iteration = those of the whole history minus those finished before it
-        n_all, ret_all, len_all = host_episode_means(rewards[: (iteration + 1) * steps], dones[: (iteration + 1) * steps])
-        n_before, ret_before, len_before = host_episode_means(rewards[: iteration * steps], dones[: iteration * steps])
-        expected_n = n_all - n_before
-        expected_return = (n_all * ret_all - (n_before * ret_before if n_before else 0.0)) / expected_n
-        expected_length = (n_all * len_all - (n_before * len_before if n_before else 0.0)) / expected_n
-        assert summary.episodes == expected_n > 0
-        assert summary.mean_return == pytest.approx(expected_return, rel=1e-5, abs=1e-5)
-        assert summary.mean_length == pytest.approx(expected_length, rel=1e-6)
+        expected = [(ret, length) for end, ret, length in episodes if end in window]
+        assert summary.episodes == len(expected) > 0
+        assert summary.mean_return == pytest.approx(sum(r for r, _ in expected) / len(expected), rel=1e-5, abs=1e-5)
+        assert summary.mean_length == pytest.approx(sum(n for _, n in expected) / len(expected), rel=1e-6)
         assert summary.nonfinite == {}
 
 
