@@ -41,12 +41,17 @@ class IterationLogger(Logger):
 
     def record_iteration(self, summary: IterationSummary) -> None:
         """Make ``log()`` report this iteration's finished episodes and env extras."""
-        self.rewbuffer.clear()
-        self.lenbuffer.clear()
+        uses_rnd = bool(self.cfg["algorithm"].get("rnd_cfg"))
+        buffers = [self.rewbuffer, self.lenbuffer] + ([self.erewbuffer, self.irewbuffer] if uses_rnd else [])
+        for buffer in buffers:
+            buffer.clear()
         self.ep_extras.clear()
         if summary.episodes > 0:
             self.rewbuffer.append(summary.mean_return)
             self.lenbuffer.append(summary.mean_length)
+            if uses_rnd:
+                self.erewbuffer.append(summary.mean_return - summary.mean_intrinsic_return)
+                self.irewbuffer.append(summary.mean_intrinsic_return)
         if summary.extras:
             self.ep_extras.append(dict(summary.extras))
 
@@ -90,6 +95,7 @@ class PPO37Runner(OnPolicyRunner):
         self.logger.init_logging_writer()
         check_env = self.cfg.get("check_for_nan", True)
         check_loss = self.cfg.get("check_loss_finite", True)
+        uses_rnd = bool(self.cfg["algorithm"].get("rnd_cfg"))
 
         start_it = self.current_learning_iteration
         total_it = start_it + num_learning_iterations
@@ -101,7 +107,8 @@ class PPO37Runner(OnPolicyRunner):
                     obs, rewards, dones, extras = self.env.step(actions.to(self.env.device))
                     obs, rewards, dones = obs.to(self.device), rewards.to(self.device), dones.to(self.device)
                     self.alg.process_env_step(obs, rewards, dones, extras)
-                    self.statistics.record(obs, rewards, dones, extras)
+                    intrinsic_rewards = self.alg.intrinsic_rewards if uses_rnd else None
+                    self.statistics.record(obs, rewards, dones, extras, intrinsic_rewards)
                 self.alg.compute_returns(obs)
                 # the rollout's only host sync; every rank gets the same totals, so all raise together
                 summary = self.statistics.read(distributed=self.is_distributed)
@@ -133,7 +140,7 @@ class PPO37Runner(OnPolicyRunner):
                 loss_dict=loss_dict,
                 learning_rate=self.alg.learning_rate,
                 action_std=self.alg.get_policy().output_std,
-                rnd_weight=self.alg.rnd.weight if self.cfg["algorithm"].get("rnd_cfg") else None,
+                rnd_weight=self.alg.rnd.weight if uses_rnd else None,
             )
             if self.logger.writer is not None:
                 self.logger.writer.add_scalar("Train/finished_episodes", summary.episodes, it)

@@ -24,7 +24,10 @@ class IterationSummary:
     """Number of episodes that finished during the rollout."""
 
     mean_return: float
-    """Mean undiscounted return of those episodes (NaN if none finished)."""
+    """Mean undiscounted return of those episodes, intrinsic rewards included (NaN if none finished)."""
+
+    mean_intrinsic_return: float
+    """Mean sum of the intrinsic (RND) rewards of those episodes; 0 without RND (NaN if none finished)."""
 
     mean_length: float
     """Mean length in steps of those episodes (NaN if none finished)."""
@@ -54,29 +57,38 @@ class RolloutStatistics:
             device: Device of the rollout tensors.
         """
         self.device = device
-        # rows: running return, running length, constant 1 (so one matrix-vector product sums all three)
-        self.running = torch.zeros(3, num_envs, device=device)
-        self.running[2] = 1.0
+        # rows: constant 1, running return, running length, running intrinsic return; one matrix-vector
+        # product with the done mask then sums all four over the episodes that just ended
+        self.running = torch.zeros(4, num_envs, device=device)
+        self.running[0] = 1.0
         self.done_mask = torch.zeros(num_envs, device=device)
         self.signal_names = [f"observation group '{key}'" for key in obs.keys()] + ["rewards"]
-        # [return sum, length sum, episode count, non-finite count per signal]
-        self.totals = torch.zeros(3 + len(self.signal_names), device=device)
-        self.nonfinite = self.totals[3:]
+        # [episode count, return sum, length sum, intrinsic return sum, non-finite count per signal]
+        self.totals = torch.zeros(4 + len(self.signal_names), device=device)
+        self.nonfinite = self.totals[4:]
         self.extras: dict[str, torch.Tensor] = {}
 
-    def record(self, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
+    def record(
+        self,
+        obs: TensorDict,
+        rewards: torch.Tensor,
+        dones: torch.Tensor,
+        extras: dict,
+        intrinsic_rewards: torch.Tensor | None = None,
+    ) -> None:
         """Add one environment step; queues device work only."""
         for index, tensor in enumerate(obs.values()):
             self.nonfinite[index] += torch.isfinite(tensor).logical_not_().sum()
         self.nonfinite[-1] += torch.isfinite(rewards).logical_not_().sum()
 
-        self.running[0] += rewards
-        self.running[1] += 1.0
+        self.running[1] += rewards
+        self.running[2] += 1.0
+        if intrinsic_rewards is not None:
+            self.running[3] += intrinsic_rewards
         self.done_mask.copy_(dones)
-        # totals[:3] += running @ done_mask: return sum, length sum and count of the episodes that just ended
-        self.totals[:3].addmv_(self.running, self.done_mask)
+        self.totals[:4].addmv_(self.running, self.done_mask)
         keep_mask = self.done_mask.neg_().add_(1.0)
-        self.running[:2] *= keep_mask
+        self.running[1:] *= keep_mask
 
         info = extras.get("episode", extras.get("log"))
         if info:
@@ -110,9 +122,9 @@ class RolloutStatistics:
         for accumulator in self.extras.values():
             accumulator.zero_()
 
-        return_sum, length_sum, episodes = host[:3]
-        nonfinite_counts = host[3 : 3 + len(self.signal_names)]
-        extra_values = host[3 + len(self.signal_names) :]
+        episodes, return_sum, length_sum, intrinsic_sum = host[:4]
+        nonfinite_counts = host[4 : 4 + len(self.signal_names)]
+        extra_values = host[4 + len(self.signal_names) :]
         extras = {
             key: extra_values[2 * i] / extra_values[2 * i + 1]
             for i, key in enumerate(extra_keys)
@@ -120,7 +132,8 @@ class RolloutStatistics:
         }
         return IterationSummary(
             episodes=round(episodes),
-            mean_return=return_sum / episodes if episodes > 0 else math.nan,
+            mean_return=(return_sum + intrinsic_sum) / episodes if episodes > 0 else math.nan,
+            mean_intrinsic_return=intrinsic_sum / episodes if episodes > 0 else math.nan,
             mean_length=length_sum / episodes if episodes > 0 else math.nan,
             nonfinite={name: round(n) for name, n in zip(self.signal_names, nonfinite_counts) if n > 0},
             extras=extras,

@@ -48,6 +48,14 @@ class PointMassVecEnv(VecEnv):
         self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long, device=device)
         self._reset(torch.ones(num_envs, dtype=torch.bool, device=device))
 
+    step_dt = 0.1
+    """Seconds per step (the velocity integration step); rsl_rl's RND scales its weight by it."""
+
+    @property
+    def unwrapped(self) -> "PointMassVecEnv":
+        """This env itself (Isaac Lab envs expose their base env here; rsl_rl's RND reads ``step_dt`` from it)."""
+        return self
+
     def _reset(self, mask: torch.Tensor) -> None:
         """Draw new initial positions in ``[-1, 1]`` for the masked environments (no host sync)."""
         fresh = torch.rand(self.position.shape, generator=self.generator, device=self.device) * 2.0 - 1.0
@@ -63,7 +71,7 @@ class PointMassVecEnv(VecEnv):
 
     def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         """Move, reward, terminate/truncate and auto-reset, like Isaac Lab's ``RslRlVecEnvWrapper.step``."""
-        self.position = self.position + 0.1 * actions.clamp(-1.0, 1.0)
+        self.position = self.position + self.step_dt * actions.clamp(-1.0, 1.0)
         self.episode_length_buf = self.episode_length_buf + 1
         self.global_step += 1
         rewards = (1.0 - self.position.square().sum(dim=1)).clamp(-1.0, 1.0)

@@ -71,3 +71,15 @@ def test_extras_are_averaged_over_all_values_like_rsl_rl():
     assert summary.extras == pytest.approx({"a": (1.0 + 2.0 + 6.0 + 3.0) / 4, "b": 4.0})
     statistics.record(obs, torch.zeros(2), no_done, {})
     assert statistics.read().extras == {}
+
+
+def test_intrinsic_rewards_are_summed_separately_and_included_in_the_return():
+    obs = TensorDict({"policy": torch.zeros(2, 1)}, batch_size=[2])
+    statistics = RolloutStatistics(2, obs, "cpu")
+    statistics.record(obs, torch.tensor([1.0, 2.0]), torch.tensor([0, 1]), {}, torch.tensor([0.5, 0.25]))
+    statistics.record(obs, torch.tensor([3.0, 4.0]), torch.tensor([1, 0]), {}, torch.tensor([0.125, 1.0]))
+    summary = statistics.read()
+    # env 1 ended after step 1 (2 + 0.25), env 0 after step 2 (1 + 3 + 0.5 + 0.125)
+    assert summary.episodes == 2
+    assert summary.mean_return == pytest.approx((2.25 + 4.625) / 2)
+    assert summary.mean_intrinsic_return == pytest.approx((0.25 + 0.625) / 2)
