@@ -75,15 +75,8 @@ class EpisodeReturnProbe(VecEnv):
         self.num_envs, self.num_actions, self.device = env.num_envs, env.num_actions, env.device
 
     def __getattr__(self, name: str):
+        # everything not overridden here (cfg, max_episode_length, unwrapped, ...) is the wrapped env's
         return getattr(self.env, name)
-
-    @property
-    def cfg(self):
-        return self.env.cfg
-
-    @property
-    def max_episode_length(self):
-        return self.env.max_episode_length
 
     @property
     def episode_length_buf(self) -> torch.Tensor:
