@@ -1,4 +1,4 @@
-"""Isaac Lab's ``Isaac-Humanoid-Direct`` task runs offline on the humanoid from :func:`write_humanoid_usd`.
+"""``GR00T-Humanoid-Direct`` (Isaac Lab's humanoid task) runs offline on the humanoid from :func:`write_humanoid_usd`.
 
 One module-scoped rollout (Newton MuJoCo-Warp on CPU, 4 envs) feeds every test: the stock env config with
 only the robot USD and the ground swapped for local files, 70 steps of zero torques, then random torques.
@@ -12,34 +12,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from pxr import Usd, UsdGeom, UsdPhysics, UsdShade
 
-from isaaclab_gr00t.assets.humanoid import HUMANOID_JOINT_DOF_COUNTS, write_humanoid_usd
+from isaaclab_gr00t.assets.humanoid import HUMANOID_JOINT_DOF_COUNTS
 
 TASK = "Isaac-Humanoid-Direct"
+PROJECT_TASK = "GR00T-Humanoid-Direct"  # the stock task with the generated humanoid and ground plane
 NUM_ENVS = 4
 ZERO_ACTION_STEPS = 70  # 1.2 s: without torques the humanoid falls below 0.8 m after 0.6-0.8 s
 RANDOM_ACTION_STEPS = 20
 STANDING_STEPS = 10  # the feet land after ~6 steps (they start 5 cm up); the torso is still high after 10
-
-
-def _write_ground_plane_usd(path: Path) -> None:
-    """Infinite z-up collision plane; friction 1 like the stock terrain's material, authored in the file
-    because a USD terrain gets no material from the importer."""
-    stage = Usd.Stage.CreateNew(str(path))
-    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
-    root = UsdGeom.Xform.Define(stage, "/Ground")
-    stage.SetDefaultPrim(root.GetPrim())
-    plane = UsdGeom.Plane.Define(stage, "/Ground/Plane")
-    plane.CreateAxisAttr(UsdGeom.Tokens.z)
-    UsdPhysics.CollisionAPI.Apply(plane.GetPrim())
-    material = UsdShade.Material.Define(stage, "/Ground/PhysicsMaterial")
-    friction = UsdPhysics.MaterialAPI.Apply(material.GetPrim())
-    friction.CreateStaticFrictionAttr(1.0)
-    friction.CreateDynamicFrictionAttr(1.0)
-    friction.CreateRestitutionAttr(0.0)
-    UsdShade.MaterialBindingAPI.Apply(plane.GetPrim()).Bind(material, UsdShade.Tokens.weakerThanDescendants, "physics")
-    stage.GetRootLayer().Save()
 
 
 @dataclass
@@ -69,27 +50,24 @@ def rollout(tmp_path_factory) -> Rollout:
     tmp = tmp_path_factory.mktemp("humanoid")
     asset_root = tmp / "empty_asset_root"
     asset_root.mkdir()
-    robot_usd, ground_usd = tmp / "humanoid.usda", tmp / "ground.usda"
-    write_humanoid_usd(robot_usd)
-    _write_ground_plane_usd(ground_usd)
 
     with pytest.MonkeyPatch.context() as patch:
         # an empty asset root turns any cloud fetch into an immediate FileNotFoundError (when Isaac Lab is
         # first imported here); test_only_local_files_are_loaded checks the stage regardless
         patch.setenv("ISAACSIM_ASSET_ROOT", str(asset_root))
+        patch.setenv("ISAACLAB_GR00T_ASSET_DIR", str(tmp / "assets"))
         import gymnasium as gym
         import isaaclab_tasks  # noqa: F401  (registers the task)
         from isaaclab.app import launch_simulation
         from isaaclab.sim.utils.stage import get_current_stage
         from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
 
-        cfg = load_cfg_from_registry(TASK, "env_cfg_entry_point")
+        import isaaclab_gr00t.registration  # noqa: F401  (registers the project's task)
+
+        cfg = load_cfg_from_registry(PROJECT_TASK, "env_cfg_entry_point")
         cfg.sim.physics = cfg.sim.physics.newton_mjwarp
         cfg.sim.device = "cpu"
         cfg.scene.num_envs = NUM_ENVS
-        cfg.scene.robot.spawn.usd_path = str(robot_usd)
-        cfg.scene.terrain.terrain_type = "usd"
-        cfg.scene.terrain.usd_path = str(ground_usd)
 
         torch.manual_seed(0)
         with launch_simulation(cfg, {"device": "cpu"}):
