@@ -1,4 +1,7 @@
-"""The throughput benchmark runs end to end (torch-only task, CPU, tiny size) and writes its table and plot."""
+"""The throughput benchmark runs end to end on CPU at tiny size (torch-only and Isaac Lab tasks) and writes its outputs."""
+
+import subprocess
+import sys
 
 import pytest
 
@@ -40,3 +43,20 @@ def test_bad_sizes_are_rejected(flag, capsys):
     with pytest.raises(SystemExit):
         throughput.parse_args(argv)
     assert f"{flag} must be >= 1" in capsys.readouterr().err
+
+
+def test_benchmark_on_an_isaac_lab_task_offline(tmp_path):
+    """The kit-less Isaac Lab path: resolve the task config, launch_simulation, gym.make, RslRlVecEnvWrapper."""
+    out = tmp_path / "cartpole"
+    command = [
+        sys.executable, "-m", "isaaclab_gr00t.bench.throughput", "--task", "GR00T-Cartpole-Direct",
+        "--num_envs", "8", "--iterations", "1", "--env_steps", "3", "--device", "cpu", "--out", str(out),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = [line for line in (tmp_path / "cartpole.md").read_text().splitlines() if line.startswith("| GR00T-")]
+    assert [row.split(" | ")[1] for row in rows] == [
+        "env only (random actions)", "rsl_rl OnPolicyRunner + PPO", "PPO37Runner + PPO"
+    ]
+    assert all(float(row.split(" | ")[2].replace(",", "")) > 0 for row in rows)
+    assert (tmp_path / "cartpole.png").exists()
