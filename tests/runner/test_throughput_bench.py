@@ -1,4 +1,4 @@
-"""The throughput benchmark runs end to end on CPU at tiny size (torch-only and Isaac Lab tasks) and writes its outputs."""
+"""The throughput benchmark runs end to end on CPU at tiny size (torch-only and Isaac Lab tasks)."""
 
 import subprocess
 import sys
