@@ -1,0 +1,26 @@
+"""GR00T-class vision-language-action policy as rsl-rl-lib 5.x actor/critic models, trainable with PPO.
+
+See docs/gr00t.md. Public names:
+
+- :class:`GR00TActor`, :class:`GR00TCritic`: models (``class_name`` ``isaaclab_gr00t.gr00t:GR00TActor`` / ``...:GR00TCritic``).
+- :class:`GR00TActorCfg`, :class:`GR00TCriticCfg`: their Isaac Lab configclasses.
+- :class:`GR00TExportError`: raised by ``as_jit``/``as_onnx`` (a ``NotImplementedError``).
+- :class:`ChunkedActionEnv`: executes ``execute_steps`` chunk actions per PPO step.
+- :func:`save_backbone_weights`, :class:`PretrainedWeightsNotFoundError`: checkpoint helpers.
+"""
+
+from .chunked_env import ChunkedActionEnv
+from .config import GR00TActorCfg, GR00TCriticCfg
+from .loading import PretrainedWeightsNotFoundError, save_backbone_weights
+from .models import GR00TActor, GR00TCritic, GR00TExportError
+
+__all__ = [
+    "ChunkedActionEnv",
+    "GR00TActor",
+    "GR00TActorCfg",
+    "GR00TCritic",
+    "GR00TCriticCfg",
+    "GR00TExportError",
+    "PretrainedWeightsNotFoundError",
+    "save_backbone_weights",
+]

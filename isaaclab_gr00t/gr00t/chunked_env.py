@@ -1,0 +1,58 @@
+"""Execute several actions of a chunk per policy decision (RLinf executes 5 of GR00T's 16).
+
+With ``execute_steps = k`` the PPO action is ``k`` env actions, concatenated (see :class:`ActionAdapter`); one PPO
+transition then spans ``k`` env steps, its reward is their sum, and its log-probability is that of the whole
+executed chunk. Rewards after an episode ends inside the chunk are dropped. The environment resets itself, so the
+chunk's remaining actions already act in the next episode; the observation returned is the one after all ``k``
+steps. Use ``gamma ** k`` per PPO step to keep the same horizon.
+"""
+
+from __future__ import annotations
+
+import torch
+from rsl_rl.env import VecEnv
+from tensordict import TensorDict
+
+
+class ChunkedActionEnv(VecEnv):
+    """rsl_rl VecEnv wrapper whose action is ``execute_steps`` consecutive actions of the wrapped env."""
+
+    def __init__(self, env: VecEnv, execute_steps: int) -> None:
+        """Wrap ``env`` so that one step executes ``execute_steps`` of its actions."""
+        if execute_steps < 1:
+            raise ValueError(f"ChunkedActionEnv execute_steps must be >= 1, got {execute_steps}.")
+        self.env = env
+        self.execute_steps = execute_steps
+        self.num_envs = env.num_envs
+        self.num_actions = env.num_actions * execute_steps
+        self.max_episode_length = env.max_episode_length
+        self.device = env.device
+        self.cfg = env.cfg
+
+    @property
+    def episode_length_buf(self) -> torch.Tensor:
+        """The wrapped env's episode lengths (in env steps); the runner may overwrite them."""
+        return self.env.episode_length_buf
+
+    @episode_length_buf.setter
+    def episode_length_buf(self, value: torch.Tensor) -> None:
+        self.env.episode_length_buf = value
+
+    def get_observations(self) -> TensorDict:
+        """The wrapped env's observations."""
+        return self.env.get_observations()
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        """Run the ``execute_steps`` actions in order; sum rewards until the episode ends."""
+        total_reward = torch.zeros(self.num_envs, device=actions.device)
+        ended = torch.zeros(self.num_envs, dtype=torch.bool, device=actions.device)
+        timed_out = torch.zeros_like(ended)
+        for action in actions.unflatten(1, (self.execute_steps, -1)).unbind(1):
+            obs, rewards, dones, extras = self.env.step(action)
+            total_reward += rewards * (~ended)
+            if "time_outs" in extras:
+                timed_out |= extras["time_outs"].bool() & ~ended
+            ended |= dones.bool()
+        if "time_outs" in extras:
+            extras = {**extras, "time_outs": timed_out}
+        return obs, total_reward, ended.long(), extras
