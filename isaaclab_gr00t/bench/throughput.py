@@ -1,0 +1,348 @@
+"""Throughput of env-only stepping, stock rsl_rl training and PPO37Runner training, in one run on one machine.
+
+For each task the same environment instance (built kit-less, the way ``isaaclab train`` builds it) is
+measured four ways:
+
+1. env-only: random actions in ``[-1, 1]``, no learner: the ceiling any learner can reach;
+2. ``OnPolicyRunner`` + ``PPO``: stock rsl_rl with the task's agent config switched to stock;
+3. ``PPO37Runner`` + ``PPO``: the same algorithm under this project's runner (the runner's own effect);
+4. ``PPO37Runner`` + the task's algorithm, when the task does not already use stock ``PPO``.
+
+Every learner starts from the same seed and a reset environment. Mean episode return is measured for all of
+them by the same device-side probe around the environment (read once per iteration), so reward-vs-wall-time
+curves and the time to ``--reward_threshold`` compare like with like.
+
+Usage::
+
+    python -m isaaclab_gr00t.bench.throughput --task GR00T-Cartpole-Direct --num_envs 4096 --iterations 100 \\
+        --device cuda:0 --reward_threshold 4.5 --out docs/results/throughput_h100
+
+writes ``<out>.md`` (the markdown table, also printed) and ``<out>.png`` (steps/s bars, return vs wall time).
+``--task PointMass-Synthetic`` uses a torch-only environment instead of Isaac Lab, which isolates the learner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import importlib.metadata
+import inspect
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import torch
+from rsl_rl.algorithms import PPO
+from rsl_rl.env import VecEnv
+from rsl_rl.runners import OnPolicyRunner
+
+from isaaclab_gr00t.runner import PPO37Runner
+from isaaclab_gr00t.runner.rollout_statistics import RolloutStatistics
+from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
+
+SYNTHETIC_TASK = "PointMass-Synthetic"
+
+
+@dataclass
+class LearnerResult:
+    """One learner's measurements on one task."""
+
+    name: str
+    steps_per_second: float
+    collect_seconds: float
+    learn_seconds: float
+    peak_memory_mib: float | None
+    curve: list[tuple[float, float]] = field(default_factory=list)
+    """(wall seconds since learn() started, mean episode return of the iteration)."""
+
+    def time_to(self, threshold: float | None) -> float | None:
+        """Wall seconds until the mean episode return first reached ``threshold``."""
+        if threshold is None:
+            return None
+        return next((seconds for seconds, value in self.curve if value >= threshold), None)
+
+
+class EpisodeReturnProbe(VecEnv):
+    """Forwards a VecEnv and accumulates episode returns on the device, so every learner is measured alike."""
+
+    def __init__(self, env: VecEnv) -> None:
+        self.env = env
+        self.statistics = RolloutStatistics(env.num_envs, env.get_observations(), str(env.device))
+        self.num_envs, self.num_actions, self.device = env.num_envs, env.num_actions, env.device
+
+    def __getattr__(self, name: str):
+        # everything not overridden here (cfg, max_episode_length, unwrapped, ...) is the wrapped env's
+        return getattr(self.env, name)
+
+    @property
+    def episode_length_buf(self) -> torch.Tensor:
+        return self.env.episode_length_buf
+
+    @episode_length_buf.setter
+    def episode_length_buf(self, value: torch.Tensor) -> None:
+        self.env.episode_length_buf = value
+
+    def get_observations(self):
+        return self.env.get_observations()
+
+    def step(self, actions: torch.Tensor):
+        obs, rewards, dones, extras = self.env.step(actions)
+        with torch.inference_mode():
+            self.statistics.record(obs, rewards, dones, {})
+        return obs, rewards, dones, extras
+
+
+def synchronize(device: str) -> None:
+    """Wait for queued device work, so wall-clock timings cover it."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def reset_peak_memory(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_mib(device: str) -> float | None:
+    """Peak memory allocated through torch (Warp/Newton buffers are not counted); None on CPU."""
+    if torch.device(device).type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def measure_env_only(env: VecEnv, steps: int, device: str) -> LearnerResult:
+    """Steps/s with uniformly random actions and no learner."""
+    reset_peak_memory(device)
+    with torch.inference_mode():
+        for _ in range(max(steps // 10, 1)):  # warm-up: kernel compilation, allocator growth
+            env.step(torch.rand(env.num_envs, env.num_actions, device=env.device) * 2.0 - 1.0)
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            env.step(torch.rand(env.num_envs, env.num_actions, device=env.device) * 2.0 - 1.0)
+        synchronize(device)
+    elapsed = time.perf_counter() - start
+    return LearnerResult("env only (random actions)", steps * env.num_envs / elapsed, 0.0, 0.0, peak_memory_mib(device))
+
+
+def measure_learner(
+    name: str, runner_class: type, env: VecEnv, cfg: dict, iterations: int, seed: int, device: str
+) -> LearnerResult:
+    """Train ``iterations`` iterations; steps/s over the whole ``learn()`` call (logging and saving included)."""
+    # same start for every learner: Isaac Lab's env.seed() seeds torch, numpy and Warp, then reset all envs
+    if hasattr(env, "seed") and hasattr(env, "reset"):
+        env.seed(seed)
+        env.reset()
+    torch.manual_seed(seed)
+    probe = EpisodeReturnProbe(env)
+    reset_peak_memory(device)
+    curve, collect, learn = [], [], []
+    with tempfile.TemporaryDirectory() as log_dir:
+        runner = runner_class(probe, cfg, log_dir=log_dir, device=device)
+        stock_log = runner.logger.log
+
+        def log_and_probe(**kwargs) -> None:
+            stock_log(**kwargs)
+            collect.append(kwargs["collect_time"])
+            learn.append(kwargs["learn_time"])
+            summary = probe.statistics.read()
+            if summary.episodes > 0:
+                curve.append((time.perf_counter() - start, summary.mean_return))
+
+        runner.logger.log = log_and_probe
+        synchronize(device)
+        start = time.perf_counter()
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # rsl_rl's per-iteration report
+            runner.learn(iterations, init_at_random_ep_len=cfg.get("init_at_random_ep_len", True))
+        synchronize(device)
+        elapsed = time.perf_counter() - start
+    steps = iterations * cfg["num_steps_per_env"] * env.num_envs
+    return LearnerResult(
+        name, steps / elapsed, sum(collect) / len(collect), sum(learn) / len(learn), peak_memory_mib(device), curve
+    )
+
+
+def stock_algorithm(algorithm: dict) -> dict:
+    """The algorithm section as stock rsl_rl ``PPO`` accepts it (fields PPO lacks are dropped)."""
+    accepted = set(inspect.signature(PPO.__init__).parameters) | {"share_cnn_encoders"}
+    return {"class_name": "PPO"} | {k: v for k, v in algorithm.items() if k in accepted and k != "class_name"}
+
+
+def learner_configs(task_cfg: dict) -> list[tuple[str, type, dict]]:
+    """Stock runner + PPO, PPO37Runner + PPO and, if different, PPO37Runner + the task's own algorithm."""
+    stock = copy.deepcopy(task_cfg) | {"class_name": "OnPolicyRunner"}
+    stock["algorithm"] = stock_algorithm(task_cfg["algorithm"])
+    learners = [
+        ("rsl_rl OnPolicyRunner + PPO", OnPolicyRunner, stock),
+        ("PPO37Runner + PPO", PPO37Runner, copy.deepcopy(stock) | {"class_name": "isaaclab_gr00t.runner:PPO37Runner"}),
+    ]
+    algorithm_name = str(task_cfg["algorithm"]["class_name"])
+    if algorithm_name != "PPO":
+        own = copy.deepcopy(task_cfg) | {"class_name": "isaaclab_gr00t.runner:PPO37Runner"}
+        learners.append((f"PPO37Runner + {algorithm_name.rsplit(':', 1)[-1]}", PPO37Runner, own))
+    return learners
+
+
+@contextlib.contextmanager
+def open_task(task: str, num_envs: int, device: str, seed: int):
+    """Yield ``(env, agent_cfg_dict)`` for a task, built kit-less like ``isaaclab train`` builds it."""
+    if task == SYNTHETIC_TASK:
+        torch.manual_seed(seed)
+        yield PointMassVecEnv(num_envs, seed=seed, device=device), point_mass_train_cfg() | {"device": device}
+        return
+
+    import gymnasium as gym
+    from isaaclab.app import add_launcher_args, launch_simulation
+    from isaaclab.cli import load_external_tasks
+    from isaaclab.utils import to_dict
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, handle_deprecated_rsl_rl_cfg
+    from isaaclab_tasks.utils import resolve_task_config
+
+    load_external_tasks()  # the `isaaclab.tasks` entry points, as the CLI imports them (this project's tasks)
+    launcher_parser = argparse.ArgumentParser()
+    add_launcher_args(launcher_parser)
+    launcher_args = launcher_parser.parse_args(["--device", device])
+    # explicit empty overrides: resolve_task_config would otherwise parse this script's sys.argv as Hydra args
+    env_cfg, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", overrides=[])
+    env_cfg.scene.num_envs = num_envs
+    env_cfg.sim.device = device
+    env_cfg.seed = seed
+    agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, importlib.metadata.version("rsl-rl-lib"))
+    agent_cfg.device = device
+    agent_cfg.seed = seed
+    # Newton (and any Kit-based physics) must be started by launch_simulation around env creation and use
+    with launch_simulation(env_cfg, launcher_args):
+        env = RslRlVecEnvWrapper(gym.make(task, cfg=env_cfg), clip_actions=agent_cfg.clip_actions)
+        try:
+            yield env, to_dict(agent_cfg)
+        finally:
+            env.close()
+
+
+def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
+    """All measurements of one task: env-only first, then each learner."""
+    with open_task(task, args.num_envs, args.device, args.seed) as (env, task_cfg):
+        results = [measure_env_only(env, args.env_steps, args.device)]
+        learners = learner_configs(task_cfg)
+        # one untimed iteration first, so one-off costs (lazy init, kernel caches) do not fall on the first learner
+        _, warm_up_class, warm_up_cfg = learners[0]
+        measure_learner("warm-up", warm_up_class, env, warm_up_cfg, 1, args.seed, args.device)
+        for name, runner_class, cfg in learners:
+            results.append(measure_learner(name, runner_class, env, cfg, args.iterations, args.seed, args.device))
+            print(f"[{task}] {name}: {results[-1].steps_per_second:,.0f} steps/s", flush=True)
+        return results
+
+
+def device_name(device: str) -> str:
+    if torch.device(device).type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResult]]) -> str:
+    """Table of every measurement, with the command line and the machine."""
+    threshold = args.reward_threshold
+    lines = [
+        f"Command: `python -m isaaclab_gr00t.bench.throughput {' '.join(sys.argv[1:])}`",
+        "",
+        f"Device: {device_name(args.device)}; torch {torch.__version__}; rsl-rl-lib "
+        f"{importlib.metadata.version('rsl-rl-lib')}; {args.num_envs} envs; {args.iterations} iterations per learner.",
+        "",
+        "| task | learner | steps/s | of env-only | collect s/it | learn s/it | peak torch MiB | "
+        f"s to return >= {threshold} | last mean return |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for task, task_results in results.items():
+        env_only = task_results[0].steps_per_second
+        for result in task_results:
+            is_learner = bool(result.collect_seconds or result.learn_seconds)
+            reached = result.time_to(threshold)
+            time_to_threshold = "not reached" if reached is None else f"{reached:.1f}"
+            cells = [
+                task,
+                result.name,
+                f"{result.steps_per_second:,.0f}",
+                f"{result.steps_per_second / env_only:.0%}",
+                f"{result.collect_seconds:.3f}" if is_learner else "",
+                f"{result.learn_seconds:.3f}" if is_learner else "",
+                f"{result.peak_memory_mib:,.0f}" if result.peak_memory_mib is not None else "n/a",
+                time_to_threshold if is_learner and threshold is not None else "",
+                f"{result.curve[-1][1]:.2f}" if result.curve else "",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "steps/s of a learner = iterations x num_steps_per_env x envs / wall time of `learn()` (logging and",
+        "checkpoints included). Mean return = mean undiscounted return of the episodes that ended in an",
+        "iteration, measured identically for every learner by a device-side probe around the environment.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, list[LearnerResult]], path: str) -> None:
+    """Steps/s bars per task and mean return vs wall time per learner."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(len(results), 2, figsize=(13, 4.2 * len(results)), squeeze=False)
+    for row, (task, task_results) in enumerate(results.items()):
+        bars, curves = axes[row]
+        bars.barh([r.name for r in task_results], [r.steps_per_second for r in task_results], color="tab:blue")
+        bars.invert_yaxis()
+        bars.set_xlabel("env steps per second")
+        bars.set_title(f"{task}: throughput")
+        for result in task_results[1:]:
+            if result.curve:
+                seconds, returns = zip(*result.curve)
+                curves.plot(seconds, returns, marker=".", label=result.name)
+        curves.set_xlabel("wall time of learn() [s]")
+        curves.set_ylabel("mean episode return")
+        curves.set_title(f"{task}: return vs wall time")
+        curves.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", nargs="+", required=True, help=f"Task IDs (or {SYNTHETIC_TASK}).")
+    parser.add_argument("--num_envs", type=int, required=True, help="Parallel environments.")
+    parser.add_argument("--iterations", type=int, required=True, help="Learning iterations per learner.")
+    parser.add_argument("--device", default="cuda:0", help="Device of the simulation and the learners.")
+    parser.add_argument("--env_steps", type=int, default=100, help="Timed steps of the env-only measurement.")
+    parser.add_argument("--reward_threshold", type=float, default=None, help="Report wall time to this mean return.")
+    parser.add_argument("--seed", type=int, default=42, help="Seed of the environment and every learner.")
+    parser.add_argument("--out", default=None, help="Write <out>.md and <out>.png (e.g. docs/results/throughput).")
+    args = parser.parse_args(argv)
+    for name in ("num_envs", "iterations", "env_steps"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, list[LearnerResult]]:
+    args = parse_args(argv)
+    results = {}
+    for task in args.task:
+        results[task] = benchmark_task(args, task)
+    table = markdown_table(args, results)
+    print(table)
+    if args.out:
+        out = args.out.removesuffix(".md")
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out + ".md", "w", encoding="utf-8") as file:
+            file.write(table)
+        plot(results, out + ".png")
+        print(f"Wrote {out}.md and {out}.png")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The throughput benchmark runs end to end on CPU at tiny size (torch-only and Isaac Lab tasks)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from isaaclab_gr00t.bench import throughput
+
+
+def test_benchmark_writes_table_and_plot(tmp_path):
+    out = tmp_path / "results" / "throughput"
+    results = throughput.main(
+        ["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "2", "--device", "cpu",
+         "--env_steps", "20", "--reward_threshold", "-100", "--out", str(out)]
+    )
+    names = [result.name for result in results["PointMass-Synthetic"]]
+    assert names == ["env only (random actions)", "rsl_rl OnPolicyRunner + PPO", "PPO37Runner + PPO"]
+    for result in results["PointMass-Synthetic"]:
+        assert result.steps_per_second > 0
+    for learner in results["PointMass-Synthetic"][1:]:
+        assert len(learner.curve) == 2 and learner.time_to(-100.0) == learner.curve[0][0]
+    table = (tmp_path / "results" / "throughput.md").read_text()
+    assert table.count("| PointMass-Synthetic |") == 3 and "s to return >= -100.0" in table
+    assert (tmp_path / "results" / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stock_switch_keeps_only_what_ppo_accepts():
+    own = {"class_name": "isaaclab_gr00t.ppo:PPO37", "learning_rate": 3e-4, "anneal_lr": True, "gamma": 0.98}
+    task_cfg = {"class_name": "isaaclab_gr00t.runner:PPO37Runner", "algorithm": own}
+    learners = throughput.learner_configs(task_cfg)
+    assert [name for name, _, _ in learners] == [
+        "rsl_rl OnPolicyRunner + PPO", "PPO37Runner + PPO", "PPO37Runner + PPO37"
+    ]
+    assert learners[0][2]["algorithm"] == {"class_name": "PPO", "learning_rate": 3e-4, "gamma": 0.98}
+    assert learners[0][2]["class_name"] == "OnPolicyRunner" and learners[2][2]["algorithm"] == own
+
+
+@pytest.mark.parametrize("flag", ["--num_envs", "--iterations"])
+def test_bad_sizes_are_rejected(flag, capsys):
+    argv = ["--task", "PointMass-Synthetic", "--num_envs", "4", "--iterations", "1"]
+    argv[argv.index(flag) + 1] = "0"
+    with pytest.raises(SystemExit):
+        throughput.parse_args(argv)
+    assert f"{flag} must be >= 1" in capsys.readouterr().err
+
+
+def test_benchmark_on_an_isaac_lab_task_offline(tmp_path):
+    """The kit-less Isaac Lab path: resolve the task config, launch_simulation, gym.make, RslRlVecEnvWrapper."""
+    out = tmp_path / "cartpole"
+    command = [
+        sys.executable, "-m", "isaaclab_gr00t.bench.throughput", "--task", "GR00T-Cartpole-Direct",
+        "--num_envs", "8", "--iterations", "1", "--env_steps", "3", "--device", "cpu", "--out", str(out),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = [line for line in (tmp_path / "cartpole.md").read_text().splitlines() if line.startswith("| GR00T-")]
+    assert [row.split(" | ")[1] for row in rows] == [
+        "env only (random actions)", "rsl_rl OnPolicyRunner + PPO", "PPO37Runner + PPO"
+    ]
+    assert all(float(row.split(" | ")[2].replace(",", "")) > 0 for row in rows)
+    assert (tmp_path / "cartpole.png").exists()
