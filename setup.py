@@ -13,6 +13,7 @@ INSTALL_REQUIRES = [
     "isaaclab==3.0.0",
     "peft>=0.13",
     "matplotlib",
+    "imageio",
 ]
 EXTRAS_REQUIRE = {"test": ["pytest>=8", "pytest-timeout"]}
 
@@ -33,7 +34,7 @@ setup(
     ],
     entry_points={
         "isaaclab.tasks": ["isaaclab_gr00t = isaaclab_gr00t.registration"],
-        "console_scripts": [],
+        "console_scripts": ["isaaclab-gr00t-gym = isaaclab_gr00t.gym.cli:main"],
     },
     zip_safe=False,
 )

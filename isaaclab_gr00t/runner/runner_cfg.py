@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING
-
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
+
+from ..ppo import PPO37AlgorithmCfg
 
 
 @configclass
@@ -19,9 +19,8 @@ class PPO37RunnerCfg(RslRlOnPolicyRunnerCfg):
     class_name: str = "isaaclab_gr00t.runner:PPO37Runner"
     """The runner class, resolved by the project's runner hook. Defaults to the PPO37 runner."""
 
-    # The one place that picks the default algorithm; the PPO37 merge sets ``PPO37AlgorithmCfg()`` here.
-    algorithm: RslRlPpoAlgorithmCfg = MISSING
-    """The algorithm configuration (class_name "PPO" for stock rsl_rl PPO, or PPO37's config)."""
+    algorithm: RslRlPpoAlgorithmCfg = PPO37AlgorithmCfg()
+    """The algorithm configuration: PPO37 by default; stock rsl_rl PPO (class_name "PPO") works too."""
 
     keep_last_checkpoints: int = 0
     """How many ``model_<N>.pt`` files of the run to keep on disk; older ones are deleted after each save.
