@@ -117,7 +117,9 @@ def peak_memory_mib(device: str) -> float | None:
 def measure_env_only(env: VecEnv, steps: int, device: str) -> LearnerResult:
     """Steps/s with uniformly random actions and no learner."""
     reset_peak_memory(device)
-    with torch.inference_mode():
+    # no_grad, not inference_mode: envs that keep the actions they are given (the locomotion tasks) would
+    # otherwise hold inference tensors that the learners' resets, outside inference mode, cannot write.
+    with torch.no_grad():
         for _ in range(max(steps // 10, 1)):  # warm-up: kernel compilation, allocator growth
             env.step(torch.rand(env.num_envs, env.num_actions, device=env.device) * 2.0 - 1.0)
         synchronize(device)
@@ -136,7 +138,10 @@ def measure_learner(
     # same start for every learner: Isaac Lab's env.seed() seeds torch, numpy and Warp, then reset all envs
     if hasattr(env, "seed") and hasattr(env, "reset"):
         env.seed(seed)
-        env.reset()
+        # the previous learner stepped the env inside inference mode (as rsl_rl's rollout does), so the env's
+        # buffers are inference tensors that only an inference-mode reset may write
+        with torch.inference_mode():
+            env.reset()
     torch.manual_seed(seed)
     probe = EpisodeReturnProbe(env)
     reset_peak_memory(device)

@@ -265,6 +265,8 @@ class PPO37:
     def _install_obs_normalizers(self, obs_clip: float | None) -> None:
         """[detail 28] running observation normalization, [detail 29] observation clipping, inside each model."""
         for model in (self.actor, self.critic):
+            if isinstance(model, MLPModel) and model.obs_dim == 0:
+                continue  # an image-only CNN model has no flat observations to normalize
             if isinstance(model, MLPModel):
                 model.obs_normalization = True
                 model.obs_normalizer = ClippedObsNormalizer(model.obs_dim, clip=obs_clip).to(self.device)
