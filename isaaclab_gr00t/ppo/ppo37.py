@@ -145,7 +145,8 @@ class PPO37:
         # [detail 32] LSTM init: weights orthogonal (gain init_rnn_gain), biases 0
         if orthogonal_init:
             for model, head_gain in ((self.actor, init_policy_head_gain), (self.critic, init_value_head_gain)):
-                if isinstance(model, MLPModel):
+                # models built on MLPModel without its MLP trunk (the GR00T policy) initialize themselves
+                if isinstance(model, MLPModel) and hasattr(model, "mlp"):
                     orthogonal_init_(model, head_gain, init_hidden_gain, init_rnn_gain)
         if obs_normalization:
             self._install_obs_normalizers(obs_clip)

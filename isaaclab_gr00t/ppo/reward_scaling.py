@@ -24,6 +24,17 @@ class DiscountedReturnScaler(nn.Module):
         self.return_stats = RunningMeanStd(())
         self.register_buffer("discounted_return", torch.zeros(num_envs))
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Restore the return statistics; the per-env returns only when the env count is the same.
+
+        A checkpoint is often loaded with another number of envs (``isaaclab play --num_envs 1``): the returns
+        of episodes in flight then restart at 0, as after a done, while the statistics carry over.
+        """
+        key = prefix + "discounted_return"
+        if key in state_dict and state_dict[key].shape != self.discounted_return.shape:
+            state_dict = {**state_dict, key: torch.zeros_like(self.discounted_return)}
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     @torch.no_grad()
     def forward(self, rewards: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
         """Scale ``rewards`` (shape [num_envs]) and restart the return of envs with ``dones``."""

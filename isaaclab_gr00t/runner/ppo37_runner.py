@@ -196,6 +196,24 @@ class PPO37Runner(OnPolicyRunner):
             self.current_learning_iteration = checkpoint["iter"]
         return checkpoint.get("infos")
 
+    def export_policy_to_jit(self, path: str, filename: str = "policy.pt") -> None:
+        """Export like rsl_rl; a policy that cannot be traced (a transformers backbone) is reported and skipped.
+
+        Isaac Lab's play command exports unconditionally before it runs the policy, so a refusal here must not
+        end the command: play then goes on with the policy in eager mode.
+        """
+        try:
+            super().export_policy_to_jit(path, filename)
+        except NotImplementedError as exc:
+            print(f"[isaaclab_gr00t] TorchScript export skipped: {exc}")
+
+    def export_policy_to_onnx(self, path: str, filename: str = "policy.onnx", verbose: bool = False) -> None:
+        """Export like rsl_rl; a policy that cannot be exported to ONNX is reported and skipped (see above)."""
+        try:
+            super().export_policy_to_onnx(path, filename, verbose)
+        except NotImplementedError as exc:
+            print(f"[isaaclab_gr00t] ONNX export skipped: {exc}")
+
     def _configure_multi_gpu(self) -> None:
         """Join the torchrun process group: NCCL on ``cuda:<LOCAL_RANK>``, gloo on CPU.
 

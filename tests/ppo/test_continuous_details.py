@@ -128,3 +128,15 @@ def test_uint8_images_scaled_to_unit_range_before_cnn(kit):
     kit.rollout(alg, env)
     assert alg.storage.observations["image"].dtype == torch.uint8
     assert np.isfinite(alg.update()["policy_loss"])
+
+
+def test_reward_scaler_state_loads_into_another_env_count():
+    from isaaclab_gr00t.ppo.reward_scaling import DiscountedReturnScaler
+
+    trained = DiscountedReturnScaler(num_envs=4, gamma=0.99)
+    for _ in range(5):
+        trained(torch.ones(4), torch.zeros(4))
+    played = DiscountedReturnScaler(num_envs=2, gamma=0.99)
+    played.load_state_dict(trained.state_dict())
+    assert torch.equal(played.discounted_return, torch.zeros(2))
+    assert torch.allclose(played.return_stats.var, trained.return_stats.var)

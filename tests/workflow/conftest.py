@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,29 +74,44 @@ class OfflineCli:
         assert result.returncode == 0, f"isaaclab {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
         return result
 
-    def play_until_exported(self, *args: str, run_seconds: float = 5.0, timeout: float = 600) -> Path:
-        """Start ``isaaclab play``, wait for its exported policy, let it run, then stop it like Ctrl+C."""
-        process = subprocess.Popen(
-            [ISAACLAB, "play", *args], cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline and process.poll() is None:
-                exported = list(self.cwd.glob("logs/rsl_rl/*/*/exported/policy.onnx"))
-                if exported:
-                    time.sleep(run_seconds)
-                    assert process.poll() is None, "play stopped on its own after exporting"
-                    return exported[0].parent
-                time.sleep(1.0)
-            raise AssertionError(f"play ended or timed out without exporting:\n{process.communicate()[0][-5000:]}")
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+    def play_until(
+        self, *args: str, ready: Callable[[str], bool], run_seconds: float = 5.0, timeout: float = 600
+    ) -> str:
+        """Start ``isaaclab play``, wait until ``ready(output so far)``, let it run, then stop it like Ctrl+C.
+
+        Returns:
+            Everything play printed.
+        """
+        log_path = self.cwd / f"play_{time.monotonic_ns()}.log"
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                [ISAACLAB, "play", *args], cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True
+            )
+            deadline = time.monotonic() + timeout
+            try:
+                while time.monotonic() < deadline and process.poll() is None:
+                    if ready(log_path.read_text()):
+                        time.sleep(run_seconds)
+                        assert process.poll() is None, f"play stopped on its own:\n{log_path.read_text()[-5000:]}"
+                        return log_path.read_text()
+                    time.sleep(1.0)
+                raise AssertionError(f"play ended or timed out before it was ready:\n{log_path.read_text()[-5000:]}")
+            finally:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+                    try:
+                        process.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+
+    def play_until_exported(self, *args: str, run_seconds: float = 5.0) -> Path:
+        """Play until the exported ONNX policy exists and the policy ran a few seconds; return the export folder."""
+
+        def exported(_: str) -> list[Path]:
+            return list(self.cwd.glob("logs/rsl_rl/*/*/exported/policy.onnx"))
+
+        self.play_until(*args, ready=lambda out: bool(exported(out)), run_seconds=run_seconds)
+        return exported("")[0].parent
 
     def network_attempts(self) -> list[str]:
         return self.network_log.read_text().splitlines() if self.network_log.exists() else []

@@ -67,3 +67,23 @@ def test_tasks_from_a_user_folder_are_listed_and_a_bad_one_is_reported(offline_c
     result = offline_cli.run("list_envs", "--keyword", "My-")
     assert "My-Long-Cartpole" in result.stdout and "My-Broken" not in result.stdout
     assert "broken.yaml: field 'env.gravity_on_mars'" in result.stderr
+
+
+def test_camera_task_trains_and_plays_with_the_gr00t_agent(offline_cli):
+    offline_cli.run(
+        "train", "--rl_library", "rsl_rl", "--task", "GR00T-Cartpole-Camera-Direct",
+        "--agent", "rsl_rl_gr00t_cfg_entry_point", "env.scene.num_envs=4", "agent.max_iterations=1",
+        "agent.num_steps_per_env=4", "agent.algorithm.num_mini_batches=2", "agent.algorithm.num_micro_batches=2",
+    )
+    saved = checkpoints(offline_cli, "gr00t_cartpole_camera_direct_gr00t")
+    assert saved
+    # LoRA, heads and std only: the frozen backbone is referenced by its config, not stored
+    actor_state = torch.load(saved[-1], weights_only=True)["actor_state_dict"]
+    assert actor_state and not any("base_layer" in key for key in actor_state)
+    output = offline_cli.play_until(
+        "--rl_library", "rsl_rl", "--task", "GR00T-Cartpole-Camera-Direct", "--agent", "rsl_rl_gr00t_cfg_entry_point",
+        "--num_envs", "2", "--checkpoint", "latest",
+        ready=lambda out: "ONNX export skipped" in out,
+    )
+    assert "TorchScript export skipped" in output
+    assert offline_cli.network_attempts() == []
