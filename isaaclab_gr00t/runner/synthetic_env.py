@@ -111,6 +111,7 @@ def point_mass_train_cfg(algorithm: dict | None = None, **runner_overrides) -> d
         }
     cfg = {
         "seed": 0,
+        "max_iterations": 50,
         "num_steps_per_env": 16,
         "save_interval": 5,
         "check_for_nan": True,

@@ -56,7 +56,7 @@ def test_benchmark_on_an_isaac_lab_task_offline(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = [line for line in (tmp_path / "cartpole.md").read_text().splitlines() if line.startswith("| GR00T-")]
     assert [row.split(" | ")[1] for row in rows] == [
-        "env only (random actions)", "rsl_rl OnPolicyRunner + PPO", "PPO37Runner + PPO"
+        "env only (random actions)", "rsl_rl OnPolicyRunner + PPO", "PPO37Runner + PPO", "PPO37Runner + PPO37"
     ]
     assert all(float(row.split(" | ")[2].replace(",", "")) > 0 for row in rows)
     assert (tmp_path / "cartpole.png").exists()
