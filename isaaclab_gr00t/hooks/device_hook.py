@@ -9,8 +9,9 @@ Other tasks and explicit ``--device`` values are untouched.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
+
+from .rebinding import rebind
 
 _HOOKED = "_isaaclab_gr00t_device_hook"
 _MODULES_USING_THE_FUNCTION = (
@@ -53,10 +54,4 @@ def install_device_hook() -> None:
             args_cli.device = env_cfg.sim.device
         stock(args_cli, env_cfg, **kwargs)
 
-    apply_env_overrides.__doc__ = stock.__doc__
-    apply_env_overrides.__wrapped__ = stock
-    setattr(apply_env_overrides, _HOOKED, True)
-    for name in _MODULES_USING_THE_FUNCTION:
-        module = sys.modules.get(name)
-        if module is not None:
-            module.apply_env_overrides = apply_env_overrides
+    rebind("apply_env_overrides", stock, apply_env_overrides, _MODULES_USING_THE_FUNCTION, _HOOKED)

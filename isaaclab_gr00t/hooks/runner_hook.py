@@ -8,8 +8,9 @@ Isaac Lab's function unchanged, so stock names keep working and unknown names fa
 
 from __future__ import annotations
 
-import sys
 from typing import Any
+
+from .rebinding import rebind
 
 _HOOKED = "_isaaclab_gr00t_runner_hook"
 _MODULES_USING_THE_FACTORY = (
@@ -52,10 +53,4 @@ def install_runner_hook() -> None:
     def create_rsl_rl_runner(env: Any, agent_cfg: Any, log_dir: str | None = None) -> Any:
         return create_runner(env, agent_cfg, log_dir, stock_factory=stock)
 
-    create_rsl_rl_runner.__doc__ = stock.__doc__
-    create_rsl_rl_runner.__wrapped__ = stock
-    setattr(create_rsl_rl_runner, _HOOKED, True)
-    for name in _MODULES_USING_THE_FACTORY:
-        module = sys.modules.get(name)
-        if module is not None:
-            module.create_rsl_rl_runner = create_rsl_rl_runner
+    rebind("create_rsl_rl_runner", stock, create_rsl_rl_runner, _MODULES_USING_THE_FACTORY, _HOOKED)
