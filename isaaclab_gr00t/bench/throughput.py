@@ -165,6 +165,10 @@ def measure_learner(
             runner.learn(iterations, init_at_random_ep_len=cfg.get("init_at_random_ep_len", True))
         synchronize(device)
         elapsed = time.perf_counter() - start
+        # stock rsl_rl leaves its TensorBoard writer open; its thread would still write into the folder being removed
+        writer = getattr(runner.logger, "writer", None)
+        if writer is not None:
+            writer.close()
     steps = iterations * cfg["num_steps_per_env"] * env.num_envs
     return LearnerResult(
         name, steps / elapsed, sum(collect) / len(collect), sum(learn) / len(learn), peak_memory_mib(device), curve
