@@ -26,7 +26,7 @@ from .agents import build_agent_cfg, load_agent_preset
 from .entry_points import entry_point_string
 from .errors import SpecError
 from .overrides import apply_overrides
-from .task_spec import TaskSpec, parse_task_spec
+from .task_spec import TaskSpec, check_asset_value, parse_task_spec
 
 SPEC_ENTRY_POINT_GROUP = "isaaclab_gr00t.task_specs"
 """Entry point group through which other packages announce folders of task specs."""
@@ -102,9 +102,14 @@ def _env_variants(cfg: Any) -> list[Any]:
     return [v for v in values if dataclasses.is_dataclass(v)]
 
 
-def _asset_converter(spec: TaskSpec) -> Callable[[str, Any], Any]:
+def _asset_converter(spec: TaskSpec, resolve: bool) -> Callable[[str, Any], Any]:
+    """Checks every ``usd_path`` value of the spec; with ``resolve``, also turns it into a built local file."""
+
     def convert(field: str, value: Any) -> Any:
         if not field.endswith("usd_path"):
+            return value
+        check_asset_value(field, value, spec.source)
+        if not resolve:
             return value
         if not value.startswith("asset:") and not Path(value).expanduser().is_absolute():
             value = str(Path(spec.source).parent / value)
@@ -117,7 +122,7 @@ def build_env_cfg(spec: TaskSpec, resolve_assets: bool = True) -> Any:
     """The base task's env config with the spec's overrides and this machine's device defaults."""
     cfg = _base_env_cfg(spec.base)
     device = default_device()
-    convert = _asset_converter(spec) if resolve_assets else None
+    convert = _asset_converter(spec, resolve=resolve_assets)
     for variant in _env_variants(cfg):
         apply_overrides(variant, spec.env, spec.source, prefix="env", convert=convert)
         device_kind = device.split(":")[0]

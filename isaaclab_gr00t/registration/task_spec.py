@@ -101,9 +101,6 @@ def parse_task_spec(path: Path) -> TaskSpec:
     env = data.get("env", {})
     if not isinstance(env, Mapping):
         raise SpecError(source, "env", f"expected a mapping, got {type(env).__name__}")
-    for key, value in env.items():
-        if str(key).endswith("usd_path"):
-            check_asset_value(f"env.{key}", value, source)
     agents_data = _require(data, "agents", Mapping, source)
     agents = {}
     for entry_point, choice in agents_data.items():

@@ -166,3 +166,21 @@ def test_a_bad_spec_names_file_and_field_and_spares_the_others(case, tmp_path):
     assert bad_id not in gym.registry
     assert good_id in gym.registry
     assert not marker.exists(), "the YAML loader must not run code"
+
+
+def test_a_missing_asset_in_nested_form_is_caught_at_registration(tmp_path):
+    task_id = new_id()
+    spec = write_spec(
+        tmp_path,
+        f"""
+        id: {task_id}
+        base: GR00T-Cartpole-Direct
+        env: {{scene: {{cartpole: {{spawn: {{usd_path: missing_robot.usda}}}}}}}}
+        agents:
+          rsl_rl_cfg_entry_point: {{preset: stock_ppo}}
+        """,
+    )
+    errors = register_spec_files([spec])
+    assert errors[str(spec)].field == "env.scene.cartpole.spawn.usd_path"
+    assert "missing_robot.usda" in str(errors[str(spec)])
+    assert task_id not in gym.registry
