@@ -3,9 +3,11 @@
     python -m isaaclab_gr00t.bench.learning_curves --env Hopper-v5 --steps 1000000 --seeds 1 2 3 --jobs 6 \
         --out docs/results/hopper
 
-Every (algo, seed) run is one process (``--jobs`` in parallel, one torch thread each). Writes ``<out>.md`` (the
-markdown table, also printed) and ``<out>.png`` (episode return against env steps and against wall time).
-Runs in parallel share the machine, so steps/s and wall time are only comparable within one invocation.
+Every (algo, seed) run is one process (``--jobs`` in parallel, one torch thread each) that saves its result so
+far to ``<out>_runs/<algo>_seed<N>.json`` every 30 s. Writes ``<out>.md`` (the markdown table, also printed) and
+``<out>.png`` (episode return against env steps and against wall time). ``--report-only`` rebuilds both from the
+JSON files, so runs cut short still give their curves, marked as such in the table. Runs in parallel share the
+machine, so steps/s and wall time are only comparable within one invocation.
 """
 
 from __future__ import annotations
@@ -19,15 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from isaaclab_gr00t.gym.cli import TrainResult, train
+from isaaclab_gr00t.gym.cli import TrainResult, rollout_shape, train
 
 
-def _run(job: tuple[str, int, int, str, int]) -> TrainResult:
+def _run(job: tuple[str, int, int, str, int, int | None, Path]) -> TrainResult:
     import torch
 
     torch.set_num_threads(1)
-    env_id, steps, seed, algo, eval_episodes = job
-    return train(env_id, steps, seed, algo, eval_episodes)
+    env_id, steps, seed, algo, eval_episodes, num_envs, progress_path = job
+    return train(env_id, steps, seed, algo, eval_episodes, rollout=rollout_shape(env_id, num_envs),
+                 progress_path=progress_path)
 
 
 def _mean_std(values: list[float]) -> str:
@@ -47,9 +50,13 @@ def markdown_table(results: list[TrainResult], algos: list[str]) -> str:
     ]
     for algo in algos:
         runs = [r for r in results if r.algo == algo]
+        if not runs:
+            continue
         eval_means = [statistics.fmean(r.eval_returns) if r.eval_returns else math.nan for r in runs]
+        reached = min(r.env_steps for r in runs)
+        steps = str(reached) if all(r.complete for r in runs) else f"{reached} of {runs[0].planned_env_steps} (cut short)"
         lines.append(
-            f"| {algo} | {' '.join(str(r.seed) for r in runs)} | {runs[0].env_steps} |"
+            f"| {algo} | {' '.join(str(r.seed) for r in runs)} | {steps} |"
             f" {_mean_std([r.final_train_return() for r in runs])} | {_mean_std(eval_means)} |"
             f" {statistics.fmean(r.steps_per_s for r in runs):.0f} |"
             f" {statistics.fmean(r.wall_time_s for r in runs):.1f} |"
@@ -100,17 +107,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--algos", nargs="+", choices=["ppo37", "stock"], default=["ppo37", "stock"])
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--out", required=True, help="output prefix: writes <out>.md and <out>.png")
+    parser.add_argument("--num-envs", type=int, default=None,
+                        help="envs a run, keeping the preset's rollout batch (default: the preset's, 1 for MuJoCo)")
+    parser.add_argument("--out", required=True, help="output prefix: writes <out>.md, <out>.png and <out>_runs/")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: rebuild <out>.md and <out>.png from <out>_runs/*.json")
     args = parser.parse_args(argv)
 
-    jobs = [(args.env, args.steps, seed, algo, args.eval_episodes) for algo in args.algos for seed in args.seeds]
-    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = list(pool.map(_run, jobs))
-
-    table = markdown_table(results, args.algos)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    header = (f"# {args.env}: PPO37 vs stock rsl_rl PPO\n\n{args.steps} env steps a run, seeds {args.seeds},"
+    runs_dir = out.parent / f"{out.name}_runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        results = [TrainResult.load(path) for path in sorted(runs_dir.glob("*.json"))]
+        if not results:
+            raise SystemExit(f"--report-only: no run results in {runs_dir}.")
+    else:
+        jobs = [(args.env, args.steps, seed, algo, args.eval_episodes, args.num_envs,
+                 runs_dir / f"{algo}_seed{seed}.json") for algo in args.algos for seed in args.seeds]
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_run, jobs))
+    num_envs, num_steps = rollout_shape(args.env, args.num_envs)
+    table = markdown_table(results, args.algos)
+    header = (f"# {args.env}: PPO37 vs stock rsl_rl PPO\n\n{results[0].planned_env_steps} env steps a run"
+              f" ({num_envs} envs x {num_steps} steps a rollout), seeds {sorted({r.seed for r in results})},"
               f" {args.jobs} runs in parallel. Stock PPO: rsl_rl's PPO with the same network, rollout, epochs,"
               " minibatches, lr, gamma, lambda and clip range (see isaaclab_gr00t/gym/cli.py).\n\n")
     out.with_suffix(".md").write_text(header + table + "\n")

@@ -13,11 +13,15 @@ value loss coefficient 1.0, rsl_rl's empirical observation normalization, defaul
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import math
 import random
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -44,6 +48,26 @@ class TrainResult:
     """(env_steps, seconds, return, length) of every finished training episode (true rewards)."""
     eval_returns: list[float] = field(default_factory=list)
     """Returns of deterministic evaluation episodes after training."""
+    planned_env_steps: int = 0
+    """The run's env-step budget; ``env_steps < planned_env_steps`` marks a run still going (or killed)."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run reached its budget."""
+        return self.env_steps >= self.planned_env_steps
+
+    def save(self, path: Path) -> None:
+        """Write the result as JSON (atomically, so a reader never sees half a file)."""
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(dataclasses.asdict(self)))
+        temporary.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> TrainResult:
+        """Read a result written by :meth:`save`."""
+        fields = json.loads(path.read_text())
+        fields["episodes"] = [tuple(episode) for episode in fields["episodes"]]
+        return cls(**fields)
 
     @property
     def steps_per_s(self) -> float:
@@ -56,13 +80,22 @@ class TrainResult:
         return statistics.fmean(returns) if returns else math.nan
 
 
-def rollout_shape(env_id: str) -> tuple[int, int]:
-    """(num_envs, num_steps_per_env) of the preset for ``env_id``: MuJoCo 1 x 2048, classic control 4 x 128."""
+def rollout_shape(env_id: str, num_envs: int | None = None) -> tuple[int, int]:
+    """(num_envs, num_steps_per_env) of the preset for ``env_id``: MuJoCo 1 x 2048, classic control 4 x 128.
+
+    With ``num_envs`` the rollout keeps the preset's batch (2048 or 512 samples) spread over that many envs.
+    """
     ensure_mujoco_envs_importable()
     probe = gym.make(env_id)
     continuous = isinstance(probe.action_space, gym.spaces.Box)
     probe.close()
-    return (1, 2048) if continuous else (4, 128)
+    preset_envs, preset_steps = (1, 2048) if continuous else (4, 128)
+    if num_envs is None:
+        return preset_envs, preset_steps
+    batch = preset_envs * preset_steps
+    if num_envs < 1 or batch % num_envs:
+        raise ValueError(f"num_envs must divide the preset's rollout batch of {batch} samples, got {num_envs}.")
+    return num_envs, batch // num_envs
 
 
 def make_train_cfg(env: GymVecEnv, algo: str, steps: int, num_steps_per_env: int) -> dict:
@@ -121,12 +154,30 @@ def evaluate(policy: torch.nn.Module, env_id: str, episodes: int, seed: int) -> 
     return returns
 
 
+class _ProgressWriter(threading.Thread):
+    """Saves the run's result so far every ``interval_s`` seconds, so a run cut short still leaves its curve."""
+
+    def __init__(self, env: GymVecEnv, result: TrainResult, path: Path, start: float, interval_s: float) -> None:
+        super().__init__(daemon=True)
+        self.env, self.result, self.path, self.start_time, self.interval_s = env, result, path, start, interval_s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval_s):
+            self.result.env_steps = self.env.total_env_steps
+            self.result.wall_time_s = time.perf_counter() - self.start_time
+            self.result.episodes = list(self.env.finished_episodes)
+            self.result.save(self.path)
+
+
 def train(env_id: str, steps: int, seed: int, algo: str = "ppo37", eval_episodes: int = 5,
           log_dir: str | None = None, algorithm_overrides: dict | None = None,
-          rollout: tuple[int, int] | None = None) -> TrainResult:
+          rollout: tuple[int, int] | None = None, progress_path: Path | None = None,
+          progress_interval_s: float = 30.0) -> TrainResult:
     """Train ``algo`` on ``env_id`` for ``steps`` env steps (rounded up to whole rollouts) and evaluate it.
 
-    ``rollout`` = (num_envs, num_steps_per_env) overrides the preset's rollout shape.
+    ``rollout`` = (num_envs, num_steps_per_env) overrides the preset's rollout shape. With ``progress_path`` the
+    result so far is saved there as JSON every ``progress_interval_s`` seconds and once more at the end.
     """
     seed_everything(seed)
     num_envs, num_steps_per_env = rollout or rollout_shape(env_id)
@@ -134,15 +185,28 @@ def train(env_id: str, steps: int, seed: int, algo: str = "ppo37", eval_episodes
     cfg = make_train_cfg(env, algo, steps, num_steps_per_env)
     if algorithm_overrides:
         cfg["algorithm"].update(algorithm_overrides)
+    planned = cfg["max_iterations"] * num_envs * num_steps_per_env
+    result = TrainResult(env_id, algo, seed, 0, 0.0, planned_env_steps=planned)
     start = time.perf_counter()
+    progress = _ProgressWriter(env, result, progress_path, start, progress_interval_s) if progress_path else None
+    if progress:
+        progress.start()
     runner = OnPolicyRunner(env, cfg, log_dir=log_dir, device="cpu")
-    runner.learn(cfg["max_iterations"])
-    wall_time = time.perf_counter() - start
+    try:
+        runner.learn(cfg["max_iterations"])
+    finally:
+        if progress:
+            progress.stopped.set()
+            progress.join()
+    result.wall_time_s = time.perf_counter() - start
+    result.env_steps = env.total_env_steps
+    result.episodes = list(env.finished_episodes)
     policy = runner.get_inference_policy("cpu")
-    result = TrainResult(env_id, algo, seed, env.total_env_steps, wall_time, list(env.finished_episodes))
     env.close()
     if eval_episodes > 0:
         result.eval_returns = evaluate(policy, env_id, eval_episodes, seed + 10_000)
+    if progress_path:
+        result.save(progress_path)
     return result
 
 
@@ -154,11 +218,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--algo", choices=["ppo37", "stock"], default="ppo37")
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--num-envs", type=int, default=None,
+                        help="envs in parallel, keeping the preset's rollout batch (default: the preset's)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--log-dir", default=None, help="rsl_rl log dir (tensorboard, checkpoints); none by default")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    result = train(args.env, args.steps, args.seed, args.algo, args.eval_episodes, args.log_dir)
+    result = train(args.env, args.steps, args.seed, args.algo, args.eval_episodes, args.log_dir,
+                   rollout=rollout_shape(args.env, args.num_envs))
     print("| env | algo | seed | env steps | wall s | steps/s | last-10 train return | eval return |")
     print("|---|---|---|---|---|---|---|---|")
     eval_mean = statistics.fmean(result.eval_returns) if result.eval_returns else math.nan
