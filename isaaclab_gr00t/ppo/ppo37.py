@@ -25,6 +25,7 @@ from tensordict import TensorDict
 
 from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orthogonal_init_
 
+from .device_update import CapturedMinibatchStep, NonfiniteRollback, preinitialize_adam_state
 from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
 from .reward_scaling import DiscountedReturnScaler
 
@@ -34,6 +35,9 @@ _OPTIMIZERS = {
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
+_UPDATE_MODES = ("auto", "eager", "device", "graph")
+_METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm")
+_COUNTERS = ("analytic_kl", "optimizer_steps", "nonfinite_skips", "worst_nonfinite_run")
 
 
 class PPO37:
@@ -90,6 +94,7 @@ class PPO37:
         num_micro_batches: int = 1,
         max_consecutive_nonfinite_updates: int = 3,
         reshuffle_every_epoch: bool = True,
+        update_mode: str = "auto",
     ) -> None:
         """Build the algorithm around already constructed models and storage (see :meth:`construct_algorithm`)."""
         # Extensions of stock rsl_rl PPO that PPO37 does not implement: accepted as disabled, refused when enabled.
@@ -135,11 +140,12 @@ class PPO37:
         self.is_recurrent = bool(getattr(actor, "is_recurrent", False) or getattr(critic, "is_recurrent", False))
         self.lr_anneal_iterations = lr_anneal_iterations
         self._validate(optimizer=optimizer, learning_rate=learning_rate, adam_eps=adam_eps, obs_clip=obs_clip,
-                       image_scaling=image_scaling)
+                       image_scaling=image_scaling, update_mode=update_mode)
 
         self.is_multi_gpu = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
         self.gpu_world_size = dist.get_world_size() if self.is_multi_gpu else 1
         self.gpu_global_rank = dist.get_rank() if self.is_multi_gpu else 0
+        self.update_mode = self._resolve_update_mode(update_mode, optimizer)
 
         # [detail 2] orthogonal init: hidden gain sqrt(2), policy head 0.01, value head 1, biases 0
         # [detail 32] LSTM init: weights orthogonal (gain init_rnn_gain), biases 0
@@ -162,9 +168,14 @@ class PPO37:
         optimizer_kwargs = {"lr": learning_rate}
         if optimizer in ("adam", "adamw"):
             optimizer_kwargs["eps"] = adam_eps
-        if torch.device(device).type == "cuda":
+        on_cuda = torch.device(device).type == "cuda"
+        if on_cuda:
             optimizer_kwargs["fused" if optimizer in ("adam", "adamw", "sgd") else "foreach"] = True
-        else:
+        # Device-resident updates keep the lr in a device tensor that the device-side schedule rewrites; Adam reads
+        # a tensor lr when capturable (CUDA) or in its single-tensor form (CPU).
+        if self.update_mode != "eager":
+            optimizer_kwargs["capturable" if on_cuda else "foreach"] = on_cuda
+        elif not on_cuda:
             optimizer_kwargs["foreach"] = True
         self.optimizer = _OPTIMIZERS[optimizer](self._param_groups(learning_rate), **optimizer_kwargs)
         # Exactly the optimized parameters are reduced, clipped and zeroed (shared ones once).
@@ -172,7 +183,18 @@ class PPO37:
         self.initial_learning_rate = learning_rate
         self.learning_rate = learning_rate
         self.update_count = 0
-        self._consecutive_nonfinite = 0
+        # Device-side bookkeeping of the update (read once per update): metric sums, optimizer steps, skipped steps,
+        # and the length of the current run of non-finite steps, which carries over from one update to the next.
+        self._sums = {k: torch.zeros((), device=device) for k in _METRICS + _COUNTERS}
+        self._nonfinite_run = torch.zeros((), device=device)
+        self._rollout_adv_stats = torch.zeros(2, device=device)
+        self._lr = torch.tensor(learning_rate, device=device)
+        self._rollback: NonfiniteRollback | None = None
+        self._captured_step: CapturedMinibatchStep | None = None
+        if self.update_mode != "eager":
+            self._use_device_lr()
+            preinitialize_adam_state(self.optimizer)
+            self._rollback = NonfiniteRollback(self.optimizer)
         # Shuffles draw from their own generator: the update's forward passes sample actions from the global one,
         # and the minibatch order must not depend on how many such forwards ran (e.g. num_micro_batches).
         self.shuffle_generator = torch.Generator(device=device)
@@ -210,7 +232,7 @@ class PPO37:
         return alg
 
     def _validate(self, optimizer: str, learning_rate: float, adam_eps: float, obs_clip: float | None,
-                  image_scaling: str) -> None:
+                  image_scaling: str, update_mode: str) -> None:
         """Refuse inconsistent settings at construction, naming the field."""
         checks = [
             ("num_learning_epochs", self.num_learning_epochs, self.num_learning_epochs >= 1, ">= 1"),
@@ -234,6 +256,7 @@ class PPO37:
             ("schedule", self.schedule, self.schedule in ("linear", "adaptive", "fixed"),
              "'linear', 'adaptive' or 'fixed'"),
             ("image_scaling", image_scaling, image_scaling in ("uint8", "all", "off"), "'uint8', 'all' or 'off'"),
+            ("update_mode", update_mode, update_mode in _UPDATE_MODES, f"one of {_UPDATE_MODES}"),
             ("adaptive_lr_bounds", self.adaptive_lr_bounds,
              len(self.adaptive_lr_bounds) == 2 and 0 < self.adaptive_lr_bounds[0] <= self.adaptive_lr_bounds[1],
              "(min, max) with 0 < min <= max"),
@@ -262,6 +285,24 @@ class PPO37:
                 f"PPO37 config field 'num_micro_batches' = {self.num_micro_batches} must divide the minibatch size"
                 f" {units // self.num_mini_batches} ({unit_name} / num_mini_batches)."
             )
+
+    def _resolve_update_mode(self, update_mode: str, optimizer: str) -> str:
+        """The update mode to run: "auto" picks "graph" where a CUDA graph can capture the step, else "eager"."""
+        plain_models = all(type(model).__module__.startswith("rsl_rl.") for model in (self.actor, self.critic))
+        graph_blockers = [
+            (torch.device(self.device).type != "cuda", "the device is not CUDA"),
+            (self.is_recurrent, "recurrent minibatches have data-dependent shapes"),
+            (self.is_multi_gpu, "the gradient all-reduce runs outside the graph"),
+            (not plain_models, "only rsl_rl's own MLP/CNN models are captured"),
+        ]
+        device_blockers = [(optimizer not in ("adam", "adamw"), f"optimizer '{optimizer}' is not Adam/AdamW")]
+        if update_mode == "auto":
+            return "eager" if any(blocked for blocked, _ in graph_blockers + device_blockers) else "graph"
+        blockers = device_blockers + (graph_blockers if update_mode == "graph" else [])
+        for blocked, reason in blockers:
+            if blocked:
+                raise ValueError(f"PPO37 config field 'update_mode' = {update_mode!r} is not possible here: {reason}.")
+        return update_mode
 
     def _install_obs_normalizers(self, obs_clip: float | None) -> None:
         """[detail 28] running observation normalization, [detail 29] observation clipping, inside each model."""
@@ -372,125 +413,33 @@ class PPO37:
             self._set_learning_rate(self.initial_learning_rate * remaining)
 
         st = self.storage
-        flat = None if self.is_recurrent else flatten_rollout(st)
         num_units = st.num_envs if self.is_recurrent else st.num_envs * st.num_transitions_per_env
-        sums = {k: torch.zeros((), device=self.device) for k in
-                ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm")}
-        num_steps, nonfinite_skips, epochs_done = 0, 0, 0
-        rollout_adv_stats = None if self.normalize_advantage_per_mini_batch else self._advantage_stats(st.advantages)
+        torch._foreach_zero_(list(self._sums.values()))
+        if not self.normalize_advantage_per_mini_batch:
+            self._rollout_adv_stats.copy_(torch.stack(self._advantage_stats(st.advantages)))
+        run_minibatch_step = self._minibatch_step
+        if self.update_mode == "graph":
+            if self._captured_step is None:
+                self._captured_step = CapturedMinibatchStep(self._minibatch_step, num_units // self.num_mini_batches,
+                                                            torch.device(self.device))
+            run_minibatch_step = self._captured_step
 
+        epochs_done = 0
         minibatches = shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator)
         for epoch in range(self.num_learning_epochs):
-            epoch_kl, epoch_steps = torch.zeros((), device=self.device), 0
             # [detail 6] a fresh shuffle of the minibatches every epoch (stock rsl_rl shuffles once per update)
             if epoch > 0 and self.reshuffle_every_epoch:
                 minibatches = shuffled_index_chunks(num_units, self.num_mini_batches, self.shuffle_generator)
+            epoch_kl_before = self._sums["approx_kl"].clone() if self.target_kl is not None else None
+            epoch_steps_before = self._sums["optimizer_steps"].clone() if self.target_kl is not None else None
             for minibatch in minibatches:
-                # [detail 7] advantage normalization with minibatch (or rollout) statistics, synced across ranks
-                if self.is_recurrent:
-                    minibatch_advantages = st.advantages[:, minibatch]
-                else:
-                    minibatch_advantages = flat["advantages"][minibatch]
-                if rollout_adv_stats is None:
-                    adv_mean, adv_std = self._advantage_stats(minibatch_advantages)
-                else:
-                    adv_mean, adv_std = rollout_adv_stats
-
-                self.optimizer.zero_grad(set_to_none=True)
-                step_sums = {k: torch.zeros((), device=self.device) for k in sums}
-                # Gradient accumulation: equal chunks, each loss weighted 1/num_micro_batches, sum = minibatch grad
-                for micro in minibatch.chunk(self.num_micro_batches):
-                    # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
-                    batch = trajectory_batch(st, micro) if self.is_recurrent else flat_batch(st, flat, micro)
-                    # [detail 36] recurrent models replay the hidden state stored at each trajectory start
-                    self.actor(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[0],
-                               stochastic_output=True)
-                    new_log_prob = self.actor.get_output_log_prob(batch.actions)
-                    entropy = self.actor.output_entropy
-                    new_values = self.critic(batch.observations, masks=batch.masks,
-                                             hidden_state=batch.hidden_states[1])
-
-                    log_ratio = new_log_prob - batch.old_actions_log_prob.squeeze(-1)
-                    ratio = log_ratio.exp()
-                    with torch.no_grad():
-                        # [detail 12] debug variables; approx_kl is the low-variance estimator (r - 1) - log r
-                        approx_kl = ((ratio - 1.0) - log_ratio).mean()
-                        clip_fraction = ((ratio - 1.0).abs() > self.clip_param).float().mean()
-                        if self.schedule == "adaptive":
-                            analytic_kl = self.actor.get_kl_divergence(
-                                batch.old_distribution_params, self.actor.output_distribution_params
-                            ).mean()
-
-                    advantages = batch.advantages.squeeze(-1)
-                    if self.normalize_advantage:
-                        advantages = (advantages - adv_mean) / (adv_std + 1e-8)
-                    # [detail 8] clipped surrogate objective
-                    policy_loss = torch.max(
-                        -advantages * ratio,
-                        -advantages * ratio.clamp(1.0 - self.clip_param, 1.0 + self.clip_param),
-                    ).mean()
-                    # [detail 9] value loss clipped around the rollout value with its own range
-                    value_error = (new_values - batch.returns).square()
-                    if self.use_clipped_value_loss:
-                        clipped_values = batch.values + (new_values - batch.values).clamp(
-                            -self.value_clip_param, self.value_clip_param
-                        )
-                        value_error = torch.max(value_error, (clipped_values - batch.returns).square())
-                    value_loss = 0.5 * value_error.mean()
-                    # [detail 10] total loss with entropy bonus
-                    loss = policy_loss - self.entropy_coef * entropy.mean() + self.value_loss_coef * value_loss
-                    (loss / self.num_micro_batches).backward()
-
-                    for key, value in (("policy_loss", policy_loss), ("value_loss", value_loss),
-                                       ("entropy", entropy.mean()), ("approx_kl", approx_kl),
-                                       ("clip_fraction", clip_fraction)):
-                        step_sums[key] += value.detach() / self.num_micro_batches
-                    if self.schedule == "adaptive":
-                        step_sums.setdefault("analytic_kl", torch.zeros((), device=self.device))
-                        step_sums["analytic_kl"] += analytic_kl / self.num_micro_batches
-
-                if self.is_multi_gpu:
-                    reduce_gradients_in_buckets(self._params, self.gpu_world_size, self.grad_reduce_bucket_mb)
-                    for key in ("approx_kl", "analytic_kl"):
-                        if key in step_sums:
-                            dist.all_reduce(step_sums[key])
-                            step_sums[key] /= self.gpu_world_size
-                # [detail 11] one global gradient-norm clip over every trained parameter of actor and critic
-                grad_norm = nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True)
-                step_sums["grad_norm"] = grad_norm.detach()
-
-                # Non-finite guard: one host sync per optimizer step, because a skipped step must leave both the
-                # weights and Adam's moments untouched.
-                finite = torch.isfinite(grad_norm) & torch.isfinite(step_sums["policy_loss"] + step_sums["value_loss"])
-                if self.is_multi_gpu:
-                    finite = finite.float()
-                    dist.all_reduce(finite, op=dist.ReduceOp.MIN)
-                if bool(finite):
-                    self.optimizer.step()
-                    self._consecutive_nonfinite = 0
-                    num_steps += 1
-                    for key in sums:
-                        sums[key] += step_sums[key]
-                    epoch_kl += step_sums["approx_kl"]
-                    epoch_steps += 1
-                else:
-                    self.optimizer.zero_grad(set_to_none=True)
-                    nonfinite_skips += 1
-                    self._consecutive_nonfinite += 1
-                    if self._consecutive_nonfinite >= self.max_consecutive_nonfinite_updates:
-                        raise RuntimeError(
-                            f"PPO37: {self._consecutive_nonfinite} consecutive optimizer steps had a non-finite loss"
-                            " or gradient (max_consecutive_nonfinite_updates ="
-                            f" {self.max_consecutive_nonfinite_updates}); the weights were left unchanged. Check"
-                            " observations/rewards for NaN/inf and the learning rate."
-                        )
-                    continue
-                if self.schedule == "adaptive":
-                    self._adapt_learning_rate(float(step_sums["analytic_kl"]))
+                run_minibatch_step(minibatch)
             epochs_done += 1
-            # Optional early stop of the update once the policy moved too far (target_kl)
-            if self.target_kl is not None and float(epoch_kl / max(epoch_steps, 1)) > self.target_kl:
-                break
+            # Optional early stop of the update once the policy moved too far (target_kl): one sync an epoch
+            if self.target_kl is not None:
+                epoch_steps = (self._sums["optimizer_steps"] - epoch_steps_before).clamp_min(1.0)
+                if float((self._sums["approx_kl"] - epoch_kl_before) / epoch_steps) > self.target_kl:
+                    break
 
         # Observation statistics advance once per rollout, after the update, so the log-probs
         # recomputed during the update used exactly the normalization of the rollout.
@@ -502,18 +451,142 @@ class PPO37:
         # NaN when the returns are constant (nothing to explain), as in the reference code
         returns_var = returns.var()
         explained_variance = torch.where(returns_var > 0, 1.0 - (returns - values).var() / returns_var, torch.nan)
-        action_std = self.actor.output_std.detach().mean()
         self.update_count += 1
         st.clear()
 
-        denominator = max(num_steps, 1)
-        metrics = {key: value / denominator for key, value in sums.items()}
-        metrics["explained_variance"] = explained_variance
-        metrics["action_std"] = action_std
-        result = {key: float(value) for key, value in metrics.items()}  # the update's one conversion to floats
-        result.update(learning_rate=self.learning_rate, nonfinite_skips=float(nonfinite_skips),
-                      num_epochs=float(epochs_done), num_optimizer_steps=float(num_steps))
+        num_steps = self._sums["optimizer_steps"].clamp_min(1.0)
+        metrics = {key: self._sums[key] / num_steps for key in self._metric_keys()}
+        metrics.update(explained_variance=explained_variance, action_std=self.actor.output_std.detach().mean(),
+                       learning_rate=self._lr, nonfinite_skips=self._sums["nonfinite_skips"],
+                       num_optimizer_steps=self._sums["optimizer_steps"],
+                       worst_nonfinite_run=self._sums["worst_nonfinite_run"])
+        # the update's one host sync (plus one an epoch with target_kl)
+        result = dict(zip(metrics, torch.stack([v.float() for v in metrics.values()]).tolist()))
+        if self.update_mode != "eager":
+            self.learning_rate = result["learning_rate"]
+        result["learning_rate"] = self.learning_rate
+        result["num_epochs"] = float(epochs_done)
+        worst_run = result.pop("worst_nonfinite_run")
+        if worst_run >= self.max_consecutive_nonfinite_updates:
+            self._raise_nonfinite(int(worst_run))
         return result
+
+    def _metric_keys(self) -> tuple[str, ...]:
+        return _METRICS + (("analytic_kl",) if self.schedule == "adaptive" else ())
+
+    def _minibatch_step(self, minibatch: torch.Tensor) -> None:
+        """One optimizer step on the samples (or env trajectories) ``minibatch``, with device-side bookkeeping.
+
+        Runs eagerly, or is recorded once into a CUDA graph and replayed (``update_mode="graph"``).
+        """
+        st = self.storage
+        # [detail 7] advantage normalization with minibatch (or rollout) statistics, synced across ranks
+        if self.is_recurrent:
+            minibatch_advantages = st.advantages[:, minibatch]
+        else:
+            flat = flatten_rollout(st)
+            minibatch_advantages = flat["advantages"][minibatch]
+        if self.normalize_advantage_per_mini_batch:
+            adv_mean, adv_std = self._advantage_stats(minibatch_advantages)
+        else:
+            adv_mean, adv_std = self._rollout_adv_stats
+
+        self.optimizer.zero_grad(set_to_none=True)
+        step_sums = {k: torch.zeros((), device=self.device) for k in self._metric_keys()}
+        # Gradient accumulation: equal chunks, each loss weighted 1/num_micro_batches, sum = minibatch grad
+        for micro in minibatch.chunk(self.num_micro_batches):
+            # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
+            batch = trajectory_batch(st, micro) if self.is_recurrent else flat_batch(st, flat, micro)
+            # [detail 36] recurrent models replay the hidden state stored at each trajectory start
+            self.actor(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[0],
+                       stochastic_output=True)
+            new_log_prob = self.actor.get_output_log_prob(batch.actions)
+            entropy = self.actor.output_entropy
+            new_values = self.critic(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[1])
+
+            log_ratio = new_log_prob - batch.old_actions_log_prob.squeeze(-1)
+            ratio = log_ratio.exp()
+            with torch.no_grad():
+                # [detail 12] debug variables; approx_kl is the low-variance estimator (r - 1) - log r
+                approx_kl = ((ratio - 1.0) - log_ratio).mean()
+                clip_fraction = ((ratio - 1.0).abs() > self.clip_param).float().mean()
+                if self.schedule == "adaptive":
+                    step_sums["analytic_kl"] += self.actor.get_kl_divergence(
+                        batch.old_distribution_params, self.actor.output_distribution_params
+                    ).mean() / self.num_micro_batches
+
+            advantages = batch.advantages.squeeze(-1)
+            if self.normalize_advantage:
+                advantages = (advantages - adv_mean) / (adv_std + 1e-8)
+            # [detail 8] clipped surrogate objective
+            policy_loss = torch.max(
+                -advantages * ratio,
+                -advantages * ratio.clamp(1.0 - self.clip_param, 1.0 + self.clip_param),
+            ).mean()
+            # [detail 9] value loss clipped around the rollout value with its own range
+            value_error = (new_values - batch.returns).square()
+            if self.use_clipped_value_loss:
+                clipped_values = batch.values + (new_values - batch.values).clamp(
+                    -self.value_clip_param, self.value_clip_param
+                )
+                value_error = torch.max(value_error, (clipped_values - batch.returns).square())
+            value_loss = 0.5 * value_error.mean()
+            # [detail 10] total loss with entropy bonus
+            loss = policy_loss - self.entropy_coef * entropy.mean() + self.value_loss_coef * value_loss
+            (loss / self.num_micro_batches).backward()
+
+            for key, value in (("policy_loss", policy_loss), ("value_loss", value_loss),
+                               ("entropy", entropy.mean()), ("approx_kl", approx_kl),
+                               ("clip_fraction", clip_fraction)):
+                step_sums[key] += value.detach() / self.num_micro_batches
+
+        if self.is_multi_gpu:
+            reduce_gradients_in_buckets(self._params, self.gpu_world_size, self.grad_reduce_bucket_mb)
+            for key in ("approx_kl", "analytic_kl"):
+                if key in step_sums:
+                    dist.all_reduce(step_sums[key])
+                    step_sums[key] /= self.gpu_world_size
+        # [detail 11] one global gradient-norm clip over every trained parameter of actor and critic
+        step_sums["grad_norm"] = nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True).detach()
+
+        # Non-finite guard: a skipped step leaves the weights and Adam's moments untouched.
+        finite = torch.isfinite(step_sums["grad_norm"]) & torch.isfinite(step_sums["policy_loss"]
+                                                                          + step_sums["value_loss"])
+        if self.is_multi_gpu:
+            finite = finite.float()
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+            finite = finite.bool()
+        if self.update_mode == "eager":
+            # eager: decide on the host (one sync per optimizer step) and step only when finite
+            if bool(finite):
+                self.optimizer.step()
+                if self.schedule == "adaptive":
+                    self._adapt_learning_rate(float(step_sums["analytic_kl"]))
+        else:
+            # device/graph: step, then roll back on the device where the step was not finite
+            self._rollback.save()
+            self.optimizer.step()
+            self._rollback.restore_unless(finite)
+            if self.schedule == "adaptive":
+                self._adapt_learning_rate_on_device(step_sums["analytic_kl"], finite)
+
+        for key, value in step_sums.items():
+            self._sums[key] += torch.where(finite, value, 0.0)
+        self._sums["optimizer_steps"] += finite.float()
+        self._sums["nonfinite_skips"] += (~finite).float()
+        self._nonfinite_run.copy_(torch.where(finite, 0.0, self._nonfinite_run + 1.0))
+        torch.maximum(self._sums["worst_nonfinite_run"], self._nonfinite_run, out=self._sums["worst_nonfinite_run"])
+        if self.update_mode == "eager" and not bool(finite):
+            self.optimizer.zero_grad(set_to_none=True)
+            if int(self._nonfinite_run) >= self.max_consecutive_nonfinite_updates:
+                self._raise_nonfinite(int(self._nonfinite_run))
+
+    def _raise_nonfinite(self, run: int) -> None:
+        raise RuntimeError(
+            f"PPO37: {run} consecutive optimizer steps had a non-finite loss or gradient"
+            f" (max_consecutive_nonfinite_updates = {self.max_consecutive_nonfinite_updates}); those steps left the"
+            " weights unchanged. Check observations/rewards for NaN/inf and the learning rate."
+        )
 
     def _advantage_stats(self, advantages: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and (unbiased) std of ``advantages``, over all ranks when distributed."""
@@ -529,9 +602,19 @@ class PPO37:
     def _set_learning_rate(self, learning_rate: float) -> None:
         """Set the base lr; every parameter group keeps its own ratio to the base (contract 3)."""
         self.learning_rate = learning_rate
+        self._lr.fill_(learning_rate)
         scale = learning_rate / self.initial_learning_rate
         for group in self.optimizer.param_groups:
-            group["lr"] = group["base_lr"] * scale
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(group["base_lr"] * scale)
+            else:
+                group["lr"] = group["base_lr"] * scale
+
+    def _use_device_lr(self) -> None:
+        """Give every parameter group a device tensor lr (its current value) for the device-side schedule."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = torch.tensor(float(group["lr"]), device=self.device)
+        self._lr.fill_(self.learning_rate)
 
     def _adapt_learning_rate(self, kl: float) -> None:
         """rsl_rl's KL-adaptive rule; the KL is all-reduced so every rank takes the same decision."""
@@ -540,6 +623,17 @@ class PPO37:
             self._set_learning_rate(max(low, self.learning_rate / 1.5))
         elif 0.0 < kl < 0.5 * self.desired_kl:
             self._set_learning_rate(min(high, self.learning_rate * 1.5))
+
+    def _adapt_learning_rate_on_device(self, kl: torch.Tensor, finite: torch.Tensor) -> None:
+        """:meth:`_adapt_learning_rate` computed on the device (no host sync); unchanged after a skipped step."""
+        low, high = self.adaptive_lr_bounds
+        lowered = torch.clamp_min(self._lr / 1.5, low)
+        raised = torch.clamp_max(self._lr * 1.5, high)
+        adapted = torch.where(kl > 2.0 * self.desired_kl, lowered,
+                              torch.where((kl > 0.0) & (kl < 0.5 * self.desired_kl), raised, self._lr))
+        self._lr.copy_(torch.where(finite, adapted, self._lr))
+        for group in self.optimizer.param_groups:
+            group["lr"].copy_(self._lr * (group["base_lr"] / self.initial_learning_rate))
 
     # ------------------------------------------------------------------ runner plumbing
 
@@ -558,9 +652,14 @@ class PPO37:
         return self._raw_actor
 
     def compile(self, mode: str | None = None) -> None:
-        """Optionally wrap actor and critic with ``torch.compile`` (see :func:`rsl_rl.utils.compile_model`)."""
+        """Optionally wrap actor and critic with ``torch.compile`` (see :func:`rsl_rl.utils.compile_model`).
+
+        Compiled models are not captured in a CUDA graph: the update then runs in "device" mode (same numbers).
+        """
         self.actor = compile_model(self._raw_actor, mode)
         self.critic = compile_model(self._raw_critic, mode)
+        if mode is not None and self.update_mode == "graph":
+            self.update_mode = "device"
 
     def broadcast_parameters(self) -> None:
         """Copy rank 0's parameters, buffers (normalizer statistics) and reward statistics to every rank."""
@@ -600,6 +699,11 @@ class PPO37:
             self._raw_critic.load_state_dict(loaded_dict["critic_state_dict"], strict=strict)
         if load_cfg.get("optimizer"):
             self.optimizer.load_state_dict(loaded_dict["optimizer_state_dict"])
+            if self.update_mode != "eager":
+                # new state tensors: re-point the device lr, the rollback snapshot and (at the next update) the graph
+                self._use_device_lr()
+                self._rollback = NonfiniteRollback(self.optimizer)
+                self._captured_step = None
         state = loaded_dict.get("ppo37_state")
         if load_cfg.get("ppo37_state", load_cfg.get("optimizer")) and state is not None:
             self.update_count = int(state["update_count"])
