@@ -78,6 +78,7 @@ class CapturedMinibatchStep:
         self.index = torch.zeros(index_size, dtype=torch.long, device=device)
         self.warmup_steps = warmup_steps
         self.calls = 0
+        self.side_stream = torch.cuda.Stream(device=device)
         self.graph: torch.cuda.CUDAGraph | None = None
 
     def __call__(self, index: torch.Tensor) -> None:
@@ -86,14 +87,15 @@ class CapturedMinibatchStep:
         if self.graph is not None:
             self.graph.replay()
         elif self.calls < self.warmup_steps:
-            side_stream = torch.cuda.Stream(device=self.index.device)
-            side_stream.wait_stream(torch.cuda.current_stream(self.index.device))
-            with torch.cuda.stream(side_stream):
+            main_stream = torch.cuda.current_stream(self.index.device)
+            self.side_stream.wait_stream(main_stream)
+            with torch.cuda.stream(self.side_stream):
                 self.step_fn(self.index)
-            torch.cuda.current_stream(self.index.device).wait_stream(side_stream)
+            main_stream.wait_stream(self.side_stream)
         else:
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
+            # the warm-up's stream: autograd's gradient accumulators remember the stream they were created on
+            with torch.cuda.graph(graph, stream=self.side_stream):
                 self.step_fn(self.index)
             self.graph = graph
             graph.replay()

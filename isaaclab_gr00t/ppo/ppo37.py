@@ -11,6 +11,7 @@ Every applicable detail is labelled once, where it happens, as ``# [detail N]``.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import warnings
 
@@ -498,8 +499,9 @@ class PPO37:
             # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
             batch = trajectory_batch(st, micro) if self.is_recurrent else flat_batch(st, flat, micro)
             # [detail 36] recurrent models replay the hidden state stored at each trajectory start
-            self.actor(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[0],
-                       stochastic_output=True)
+            with _distribution_only(self.actor):
+                self.actor(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[0],
+                           stochastic_output=True)
             new_log_prob = self.actor.get_output_log_prob(batch.actions)
             entropy = self.actor.output_entropy
             new_values = self.critic(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[1])
@@ -714,6 +716,28 @@ class PPO37:
             if self.reward_scaler is not None and state["reward_scaler"] is not None:
                 self.reward_scaler.load_state_dict(state["reward_scaler"])
         return bool(load_cfg.get("iteration", False))
+
+
+@contextlib.contextmanager
+def _distribution_only(model: nn.Module):
+    """Let ``model(..., stochastic_output=True)`` build its action distribution without drawing a sample.
+
+    The update needs the distribution, not a fresh action: the draw would only consume random numbers, and
+    ``torch.normal``'s check of the std reads it back to the host, which a CUDA graph capture forbids.
+    """
+    distribution = getattr(model, "distribution", None)
+    if distribution is None:
+        yield
+        return
+    distribution.sample = _no_sample
+    try:
+        yield
+    finally:
+        del distribution.sample
+
+
+def _no_sample() -> None:
+    return None
 
 
 def _reset_recurrent_state(model: nn.Module, dones: torch.Tensor) -> None:

@@ -3,6 +3,8 @@
 Drop-in for :class:`rsl_rl.runners.OnPolicyRunner` (same constructor, ``learn``, ``save``, ``load``,
 export and logging API, same log folder layout and TensorBoard scalars). Differences, and why:
 
+- With PPO37 updating from CUDA graphs (``update_mode`` "auto"/"graph" on CUDA), the learner's share of each
+  rollout step is replayed from CUDA graphs too (:mod:`~isaaclab_gr00t.runner.captured_rollout`).
 - The rollout never waits for the device: episode statistics and the NaN check live in
   :class:`~isaaclab_gr00t.runner.rollout_statistics.RolloutStatistics` and reach the host once per
   iteration (see that module). The check runs before the update, so non-finite environment data never
@@ -28,6 +30,7 @@ from rsl_rl.runners import OnPolicyRunner
 from rsl_rl.utils import resolve_callable
 from rsl_rl.utils.logger import Logger
 
+from .captured_rollout import CapturedRollout
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, save_atomically, validate_checkpoint
 from .rollout_statistics import IterationSummary, RolloutStatistics
 
@@ -80,6 +83,12 @@ class PPO37Runner(OnPolicyRunner):
             device=self.device,
         )
         self.statistics = RolloutStatistics(self.env.num_envs, obs, self.device)
+        # PPO37 running its update as a CUDA graph (CUDA, feed-forward, one process) gets a captured rollout too
+        captured = getattr(self.alg, "update_mode", None) == "graph"
+        self.rollout = (
+            CapturedRollout(self.alg, self.statistics, obs.to(self.device), self.cfg["num_steps_per_env"])
+            if captured else None
+        )
         self.current_learning_iteration = 0
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
@@ -102,13 +111,20 @@ class PPO37Runner(OnPolicyRunner):
         for it in range(start_it, total_it):
             start = time.time()
             with torch.inference_mode():
-                for _ in range(self.cfg["num_steps_per_env"]):
-                    actions = self.alg.act(obs)
+                if self.rollout is not None:
+                    obs = self.rollout.start(obs)
+                for step in range(self.cfg["num_steps_per_env"]):
+                    actions = self.rollout.act(step) if self.rollout is not None else self.alg.act(obs)
                     obs, rewards, dones, extras = self.env.step(actions.to(self.env.device))
                     obs, rewards, dones = obs.to(self.device), rewards.to(self.device), dones.to(self.device)
+                    if self.rollout is not None:
+                        obs = self.rollout.store(step, obs, rewards, dones, extras)
+                        continue
                     self.alg.process_env_step(obs, rewards, dones, extras)
                     intrinsic_rewards = self.alg.intrinsic_rewards if uses_rnd else None
                     self.statistics.record(obs, rewards, dones, extras, intrinsic_rewards)
+                if self.rollout is not None:
+                    self.rollout.finish()
                 self.alg.compute_returns(obs)
                 # the rollout's only host sync; every rank gets the same totals, so all raise together
                 summary = self.statistics.read(distributed=self.is_distributed)

@@ -77,6 +77,13 @@ class RolloutStatistics:
         intrinsic_rewards: torch.Tensor | None = None,
     ) -> None:
         """Add one environment step; queues device work only."""
+        self.record_step(obs, rewards, dones, intrinsic_rewards)
+        self.record_extras(extras)
+
+    def record_step(
+        self, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, intrinsic_rewards: torch.Tensor | None = None
+    ) -> None:
+        """The fixed-shape part of :meth:`record` (returns, lengths, non-finite counts): CUDA-graph capturable."""
         for index, tensor in enumerate(obs.values()):
             self.nonfinite[index] += torch.isfinite(tensor).logical_not_().sum()
         self.nonfinite[-1] += torch.isfinite(rewards).logical_not_().sum()
@@ -90,6 +97,8 @@ class RolloutStatistics:
         keep_mask = self.done_mask.neg_().add_(1.0)
         self.running[1:] *= keep_mask
 
+    def record_extras(self, extras: dict) -> None:
+        """The environment's ``extras["log"]`` (or ``extras["episode"]``) entries, whose keys vary by step."""
         info = extras.get("episode", extras.get("log"))
         if info:
             self._record_extras(info)
