@@ -12,6 +12,7 @@ Every applicable detail is labelled once, where it happens, as ``# [detail N]``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import warnings
 
@@ -20,6 +21,7 @@ import torch.distributed as dist
 import torch.nn as nn
 from rsl_rl.env import VecEnv
 from rsl_rl.models import CNNModel, MLPModel, RNNModel
+from rsl_rl.modules.distribution import GaussianDistribution
 from rsl_rl.storage import RolloutStorage
 from rsl_rl.utils import compile_model, reduce_gradients_in_buckets, resolve_class, resolve_obs_groups
 from tensordict import TensorDict
@@ -189,6 +191,8 @@ class PPO37:
         self._sums = {k: torch.zeros((), device=device) for k in _METRICS + _COUNTERS}
         self._nonfinite_run = torch.zeros((), device=device)
         self._rollout_adv_stats = torch.zeros(2, device=device)
+        # written by every minibatch step: graph replays do not refresh the Python-side distribution object
+        self._action_std = torch.ones((), device=device)
         self._lr = torch.tensor(learning_rate, device=device)
         self._rollback: NonfiniteRollback | None = None
         self._captured_step: CapturedMinibatchStep | None = None
@@ -355,8 +359,10 @@ class PPO37:
         """Sample actions for ``obs`` and record the transition (no host sync)."""
         # [detail 33] the first rollout starts from a zero recurrent state (rsl_rl's RNN holds None = zeros)
         self.transition.hidden_states = (self.actor.get_hidden_state(), self.critic.get_hidden_state())
-        actions = self.actor(obs, stochastic_output=True).detach()
         # [detail 23] Gaussian (or categorical) policy: the model's distribution samples the action
+        gaussian = isinstance(getattr(self.actor, "distribution", None), GaussianDistribution)
+        with _sampling(self.actor, _gaussian_draw if gaussian else None):
+            actions = self.actor(obs, stochastic_output=True).detach()
         # [detail 27] the UNclipped sample is stored and its log-prob used; the env wrapper clips what it applies
         self.transition.actions = actions
         self.transition.values = self.critic(obs).detach()
@@ -457,7 +463,7 @@ class PPO37:
 
         num_steps = self._sums["optimizer_steps"].clamp_min(1.0)
         metrics = {key: self._sums[key] / num_steps for key in self._metric_keys()}
-        metrics.update(explained_variance=explained_variance, action_std=self.actor.output_std.detach().mean(),
+        metrics.update(explained_variance=explained_variance, action_std=self._action_std,
                        learning_rate=self._lr, nonfinite_skips=self._sums["nonfinite_skips"],
                        num_optimizer_steps=self._sums["optimizer_steps"],
                        worst_nonfinite_run=self._sums["worst_nonfinite_run"])
@@ -499,7 +505,7 @@ class PPO37:
             # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
             batch = trajectory_batch(st, micro) if self.is_recurrent else flat_batch(st, flat, micro)
             # [detail 36] recurrent models replay the hidden state stored at each trajectory start
-            with _distribution_only(self.actor):
+            with _sampling(self.actor, _no_draw):
                 self.actor(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[0],
                            stochastic_output=True)
             new_log_prob = self.actor.get_output_log_prob(batch.actions)
@@ -541,6 +547,7 @@ class PPO37:
                                ("entropy", entropy.mean()), ("approx_kl", approx_kl),
                                ("clip_fraction", clip_fraction)):
                 step_sums[key] += value.detach() / self.num_micro_batches
+        self._action_std.copy_(self.actor.output_std.detach().mean())
 
         if self.is_multi_gpu:
             reduce_gradients_in_buckets(self._params, self.gpu_world_size, self.grad_reduce_bucket_mb)
@@ -719,25 +726,31 @@ class PPO37:
 
 
 @contextlib.contextmanager
-def _distribution_only(model: nn.Module):
-    """Let ``model(..., stochastic_output=True)`` build its action distribution without drawing a sample.
+def _sampling(model: nn.Module, draw):
+    """Run ``model``'s forward with ``draw(distribution)`` in place of its distribution's ``sample()``.
 
-    The update needs the distribution, not a fresh action: the draw would only consume random numbers, and
-    ``torch.normal``'s check of the std reads it back to the host, which a CUDA graph capture forbids.
+    The update needs the distribution, not a fresh action (:func:`_no_draw`). The rollout's Gaussian draws use
+    :func:`_gaussian_draw`: ``torch.normal`` checks ``std >= 0`` by reading the std back to the host, a sync every
+    step that a CUDA graph capture also forbids.
     """
     distribution = getattr(model, "distribution", None)
-    if distribution is None:
+    if distribution is None or draw is None:
         yield
         return
-    distribution.sample = _no_sample
+    distribution.sample = functools.partial(draw, distribution)
     try:
         yield
     finally:
         del distribution.sample
 
 
-def _no_sample() -> None:
+def _no_draw(distribution) -> None:
     return None
+
+
+def _gaussian_draw(distribution: GaussianDistribution) -> torch.Tensor:
+    """``torch.normal(mean, std)``'s numbers (a standard normal draw, scaled and shifted) without its host check."""
+    return distribution.mean + distribution.std * torch.randn_like(distribution.mean)
 
 
 def _reset_recurrent_state(model: nn.Module, dones: torch.Tensor) -> None:
