@@ -38,6 +38,7 @@ class CapturedRollout:
         self.statistics = statistics
         self.enabled = num_steps <= MAX_CAPTURED_STEPS
         self.obs = obs.clone()
+        self.next_obs = obs.clone()
         num_envs = obs.batch_size[0]
         self.rewards = torch.zeros(num_envs, device=obs.device)
         self.dones = torch.zeros(num_envs, dtype=torch.long, device=obs.device)
@@ -69,12 +70,15 @@ class CapturedRollout:
         return self.actions[step]
 
     def store(self, step: int, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> TensorDict:
-        """Record the step's outcome in storage and statistics; returns the observation for the next ``act``."""
-        self.obs.update_(obs)
+        """Record the step's outcome in storage and statistics; returns the observation for the next ``act``.
+
+        The transition stores the observation ``act`` read (still in :attr:`obs`); ``obs`` here is the next one.
+        """
         if not self.replaying:
-            self.alg.process_env_step(self.obs, rewards, dones, extras)
-            self.statistics.record_step(self.obs, rewards, dones)
+            self.alg.process_env_step(obs, rewards, dones, extras)
+            self.statistics.record_step(obs, rewards, dones)
         else:
+            self.next_obs.update_(obs)
             self.rewards.copy_(rewards.view(-1))
             self.dones.copy_(dones.view(-1))
             static_extras = {}
@@ -84,11 +88,12 @@ class CapturedRollout:
             if self.store_graphs[step] is None:
                 self.store_graphs[step] = torch.cuda.CUDAGraph()
                 with torch.cuda.graph(self.store_graphs[step]):
-                    self.alg.process_env_step(self.obs, self.rewards, self.dones, static_extras)
-                    self.statistics.record_step(self.obs, self.rewards, self.dones)
+                    self.alg.process_env_step(self.next_obs, self.rewards, self.dones, static_extras)
+                    self.statistics.record_step(self.next_obs, self.rewards, self.dones)
             self.store_graphs[step].replay()
             self.alg.storage.step = step + 1  # what add_transition would have counted, had its Python run
         self.statistics.record_extras(extras)
+        self.obs.update_(obs)
         return self.obs
 
     def finish(self) -> None:
