@@ -129,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     num_envs, num_steps = rollout_shape(args.env, args.num_envs)
     table = markdown_table(results, args.algos)
     header = (f"# {args.env}: PPO37 vs stock rsl_rl PPO\n\n{results[0].planned_env_steps} env steps a run"
-              f" ({num_envs} envs x {num_steps} steps a rollout), seeds {sorted({r.seed for r in results})},"
-              f" {args.jobs} runs in parallel. Stock PPO: rsl_rl's PPO with the same network, rollout, epochs,"
+              f" ({num_envs} envs x {num_steps} steps a rollout), seeds {sorted({r.seed for r in results})}"
+              f"{' (table rebuilt from ' + str(runs_dir) + ')' if args.report_only else f', {args.jobs} runs in parallel'}."
+              " Stock PPO: rsl_rl's PPO with the same network, rollout, epochs,"
               " minibatches, lr, gamma, lambda and clip range (see isaaclab_gr00t/gym/cli.py).\n\n")
     out.with_suffix(".md").write_text(header + table + "\n")
     plot(results, args.algos, args.env, out.with_suffix(".png"))
