@@ -132,9 +132,14 @@ def measure_env_only(env: VecEnv, steps: int, device: str) -> LearnerResult:
 
 
 def measure_learner(
-    name: str, runner_class: type, env: VecEnv, cfg: dict, iterations: int, seed: int, device: str
+    name: str, runner_class: type, env: VecEnv, cfg: dict, iterations: int, seed: int, device: str,
+    profile_path: str | None = None,
 ) -> LearnerResult:
-    """Train ``iterations`` iterations; steps/s over the whole ``learn()`` call (logging and saving included)."""
+    """Train ``iterations`` iterations; steps/s over the whole ``learn()`` call (logging and saving included).
+
+    With ``profile_path``, two more iterations then run under ``torch.profiler`` and its op tables (host time,
+    and device time on CUDA) are written there.
+    """
     # same start for every learner: Isaac Lab's env.seed() seeds torch, numpy and Warp, then reset all envs
     if hasattr(env, "seed") and hasattr(env, "reset"):
         env.seed(seed)
@@ -165,6 +170,9 @@ def measure_learner(
             runner.learn(iterations, init_at_random_ep_len=cfg.get("init_at_random_ep_len", True))
         synchronize(device)
         elapsed = time.perf_counter() - start
+        if profile_path:
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                write_profile(lambda: runner.learn(2), device, profile_path, f"{name}: 2 iterations after the timed run")
         # stock rsl_rl leaves its TensorBoard writer open; its thread would still write into the folder being removed
         writer = getattr(runner.logger, "writer", None)
         if writer is not None:
@@ -173,6 +181,23 @@ def measure_learner(
     return LearnerResult(
         name, steps / elapsed, sum(collect) / len(collect), sum(learn) / len(learn), peak_memory_mib(device), curve
     )
+
+
+def write_profile(work, device: str, path: str, title: str) -> None:
+    """Run ``work()`` under ``torch.profiler``; write the ops by host (and device) time to ``path``."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    on_cuda = torch.device(device).type == "cuda"
+    if on_cuda:
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as profiler:
+        work()
+        synchronize(device)
+    averages = profiler.key_averages()
+    sections = [f"# {title}", "## by host time (self)", averages.table(sort_by="self_cpu_time_total", row_limit=30)]
+    if on_cuda:
+        sections += ["## by device time (self)", averages.table(sort_by="self_device_time_total", row_limit=30)]
+    with open(path, "w", encoding="utf-8") as file:
+        file.write("\n\n".join(sections) + "\n")
 
 
 def stock_algorithm(algorithm: dict) -> dict:
@@ -240,8 +265,11 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
         # one untimed iteration first, so one-off costs (lazy init, kernel caches) do not fall on the first learner
         _, warm_up_class, warm_up_cfg = learners[0]
         measure_learner("warm-up", warm_up_class, env, warm_up_cfg, 1, args.seed, args.device)
-        for name, runner_class, cfg in learners:
-            results.append(measure_learner(name, runner_class, env, cfg, args.iterations, args.seed, args.device))
+        for index, (name, runner_class, cfg) in enumerate(learners):
+            profile_path = f"{args.out.removesuffix('.md')}_profile_{index}.txt" if args.profile and args.out else None
+            results.append(
+                measure_learner(name, runner_class, env, cfg, args.iterations, args.seed, args.device, profile_path)
+            )
             print(f"[{task}] {name}: {results[-1].steps_per_second:,.0f} steps/s", flush=True)
         return results
 
@@ -329,6 +357,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reward_threshold", type=float, default=None, help="Report wall time to this mean return.")
     parser.add_argument("--seed", type=int, default=42, help="Seed of the environment and every learner.")
     parser.add_argument("--out", default=None, help="Write <out>.md and <out>.png (e.g. docs/results/throughput).")
+    parser.add_argument("--profile", action="store_true",
+                        help="Also write <out>_profile_<i>.txt: torch.profiler op tables of learner i (needs --out).")
     args = parser.parse_args(argv)
     for name in ("num_envs", "iterations", "env_steps"):
         if getattr(args, name) < 1:

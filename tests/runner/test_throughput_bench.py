@@ -25,6 +25,16 @@ def test_benchmark_writes_table_and_plot(tmp_path):
     assert (tmp_path / "results" / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_profile_writes_op_tables_per_learner(tmp_path):
+    out = tmp_path / "throughput"
+    throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "1", "--device", "cpu",
+                     "--env_steps", "5", "--out", str(out), "--profile"])
+    for index in (0, 1):
+        profile = (tmp_path / f"throughput_profile_{index}.txt").read_text()
+        assert "## by host time (self)" in profile and "aten::" in profile
+    assert "PPO37Runner + PPO: 2 iterations" in (tmp_path / "throughput_profile_1.txt").read_text()
+
+
 def test_stock_switch_keeps_only_what_ppo_accepts():
     own = {"class_name": "isaaclab_gr00t.ppo:PPO37", "learning_rate": 3e-4, "anneal_lr": True, "gamma": 0.98}
     task_cfg = {"class_name": "isaaclab_gr00t.runner:PPO37Runner", "algorithm": own}
