@@ -40,6 +40,7 @@ from rsl_rl.algorithms import PPO
 from rsl_rl.env import VecEnv
 from rsl_rl.runners import OnPolicyRunner
 
+from isaaclab_gr00t.envs import VecEnvWrapper
 from isaaclab_gr00t.runner import PPO37Runner
 from isaaclab_gr00t.runner.rollout_statistics import RolloutStatistics
 from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
@@ -66,28 +67,12 @@ class LearnerResult:
         return next((seconds for seconds, value in self.curve if value >= threshold), None)
 
 
-class EpisodeReturnProbe(VecEnv):
+class EpisodeReturnProbe(VecEnvWrapper):
     """Forwards a VecEnv and accumulates episode returns on the device, so every learner is measured alike."""
 
     def __init__(self, env: VecEnv) -> None:
-        self.env = env
+        super().__init__(env)
         self.statistics = RolloutStatistics(env.num_envs, env.get_observations(), str(env.device))
-        self.num_envs, self.num_actions, self.device = env.num_envs, env.num_actions, env.device
-
-    def __getattr__(self, name: str):
-        # everything not overridden here (cfg, max_episode_length, unwrapped, ...) is the wrapped env's
-        return getattr(self.env, name)
-
-    @property
-    def episode_length_buf(self) -> torch.Tensor:
-        return self.env.episode_length_buf
-
-    @episode_length_buf.setter
-    def episode_length_buf(self, value: torch.Tensor) -> None:
-        self.env.episode_length_buf = value
-
-    def get_observations(self):
-        return self.env.get_observations()
 
     def step(self, actions: torch.Tensor):
         obs, rewards, dones, extras = self.env.step(actions)

@@ -13,34 +13,19 @@ import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
+from ..envs import VecEnvWrapper
 
-class ChunkedActionEnv(VecEnv):
+
+class ChunkedActionEnv(VecEnvWrapper):
     """rsl_rl VecEnv wrapper whose action is ``execute_steps`` consecutive actions of the wrapped env."""
 
     def __init__(self, env: VecEnv, execute_steps: int) -> None:
         """Wrap ``env`` so that one step executes ``execute_steps`` of its actions."""
         if execute_steps < 1:
             raise ValueError(f"ChunkedActionEnv execute_steps must be >= 1, got {execute_steps}.")
-        self.env = env
+        super().__init__(env)
         self.execute_steps = execute_steps
-        self.num_envs = env.num_envs
         self.num_actions = env.num_actions * execute_steps
-        self.max_episode_length = env.max_episode_length
-        self.device = env.device
-        self.cfg = env.cfg
-
-    @property
-    def episode_length_buf(self) -> torch.Tensor:
-        """The wrapped env's episode lengths (in env steps); the runner may overwrite them."""
-        return self.env.episode_length_buf
-
-    @episode_length_buf.setter
-    def episode_length_buf(self, value: torch.Tensor) -> None:
-        self.env.episode_length_buf = value
-
-    def get_observations(self) -> TensorDict:
-        """The wrapped env's observations."""
-        return self.env.get_observations()
 
     def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         """Run the ``execute_steps`` actions in order; sum rewards until the episode ends."""

@@ -34,13 +34,15 @@ def test_nonfinite_loss_skips_step_and_leaves_weights_unchanged(kit):
     assert alg.optimizer.state_dict()["state"] == {}  # Adam's moments were never touched
 
 
-def test_consecutive_nonfinite_steps_raise(kit):
-    alg, env = kit.build(num_learning_epochs=1, num_mini_batches=4, max_consecutive_nonfinite_updates=3)
+@pytest.mark.parametrize("update_mode, run", [("eager", 3), ("device", 4)])  # device mode checks at update end
+def test_consecutive_nonfinite_steps_raise(kit, update_mode, run):
+    alg, env = kit.build(num_learning_epochs=1, num_mini_batches=4, max_consecutive_nonfinite_updates=3,
+                         update_mode=update_mode)
     kit.rollout(alg, env)
     before = kit.params(alg)
     alg.storage.advantages.fill_(float("inf"))
     alg.normalize_advantage = False
-    with pytest.raises(RuntimeError, match="3 consecutive optimizer steps"):
+    with pytest.raises(RuntimeError, match=f"{run} consecutive optimizer steps"):
         alg.update()
     for a, b in zip(before, kit.params(alg)):
         assert torch.equal(a, b)
