@@ -12,10 +12,11 @@ from rsl_rl.utils import resolve_callable
 from isaaclab_gr00t.runner.synthetic_env import point_mass_train_cfg
 
 
-def _algorithm_cfg(**hyperparameters) -> dict:
-    """The algorithm section under test, with the given hyperparameters set where the algorithm has them."""
+def _algorithm_cfg(cfg_class_name: str | None = None, **hyperparameters) -> dict:
+    """The algorithm section under test (``cfg_class_name``, else the environment's choice, else stock PPO), with
+    the given hyperparameters set where the algorithm has them."""
     cfg = point_mass_train_cfg()["algorithm"]
-    cfg_class_name = os.environ.get("ISAACLAB_GR00T_RUNNER_TEST_ALGORITHM")
+    cfg_class_name = cfg_class_name or os.environ.get("ISAACLAB_GR00T_RUNNER_TEST_ALGORITHM")
     if cfg_class_name:
         from isaaclab.utils import to_dict
 
