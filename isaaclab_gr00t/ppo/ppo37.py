@@ -448,19 +448,10 @@ class PPO37:
                 if float((self._sums["approx_kl"] - epoch_kl_before) / epoch_steps) > self.target_kl:
                     break
 
-        # Observation statistics advance once per rollout, after the update, so the log-probs
-        # recomputed during the update used exactly the normalization of the rollout.
-        rollout_obs = st.observations.flatten(0, 1)
-        self.actor.update_normalization(rollout_obs)
-        self.critic.update_normalization(rollout_obs)
-
         values, returns = st.values.flatten(), st.returns.flatten()
         # NaN when the returns are constant (nothing to explain), as in the reference code
         returns_var = returns.var()
         explained_variance = torch.where(returns_var > 0, 1.0 - (returns - values).var() / returns_var, torch.nan)
-        self.update_count += 1
-        st.clear()
-
         num_steps = self._sums["optimizer_steps"].clamp_min(1.0)
         metrics = {key: self._sums[key] / num_steps for key in self._metric_keys()}
         metrics.update(explained_variance=explained_variance, action_std=self._action_std,
@@ -469,13 +460,21 @@ class PPO37:
                        worst_nonfinite_run=self._sums["worst_nonfinite_run"])
         # the update's one host sync (plus one an epoch with target_kl)
         result = dict(zip(metrics, torch.stack([v.float() for v in metrics.values()]).tolist()))
+        worst_run = result.pop("worst_nonfinite_run")
+        if worst_run >= self.max_consecutive_nonfinite_updates:
+            self._raise_nonfinite(int(worst_run))
         if self.update_mode != "eager":
             self.learning_rate = result["learning_rate"]
         result["learning_rate"] = self.learning_rate
         result["num_epochs"] = float(epochs_done)
-        worst_run = result.pop("worst_nonfinite_run")
-        if worst_run >= self.max_consecutive_nonfinite_updates:
-            self._raise_nonfinite(int(worst_run))
+
+        # Observation statistics advance once per rollout, after the update, so the log-probs
+        # recomputed during the update used exactly the normalization of the rollout.
+        rollout_obs = st.observations.flatten(0, 1)
+        self.actor.update_normalization(rollout_obs)
+        self.critic.update_normalization(rollout_obs)
+        self.update_count += 1
+        st.clear()
         return result
 
     def _metric_keys(self) -> tuple[str, ...]:
