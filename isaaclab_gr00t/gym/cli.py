@@ -62,6 +62,12 @@ class TrainResult:
         temporary.write_text(json.dumps(dataclasses.asdict(self)))
         temporary.replace(path)
 
+    def record_progress(self, env: GymVecEnv, start: float) -> None:
+        """Take the env's step count and finished episodes, and the wall time since ``start``."""
+        self.env_steps = env.total_env_steps
+        self.wall_time_s = time.perf_counter() - start
+        self.episodes = list(env.finished_episodes)
+
     @classmethod
     def load(cls, path: Path) -> TrainResult:
         """Read a result written by :meth:`save`."""
@@ -164,9 +170,7 @@ class _ProgressWriter(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval_s):
-            self.result.env_steps = self.env.total_env_steps
-            self.result.wall_time_s = time.perf_counter() - self.start_time
-            self.result.episodes = list(self.env.finished_episodes)
+            self.result.record_progress(self.env, self.start_time)
             self.result.save(self.path)
 
 
@@ -198,9 +202,7 @@ def train(env_id: str, steps: int, seed: int, algo: str = "ppo37", eval_episodes
         if progress:
             progress.stopped.set()
             progress.join()
-    result.wall_time_s = time.perf_counter() - start
-    result.env_steps = env.total_env_steps
-    result.episodes = list(env.finished_episodes)
+    result.record_progress(env, start)
     policy = runner.get_inference_policy("cpu")
     env.close()
     if eval_episodes > 0:

@@ -40,7 +40,8 @@ _OPTIMIZERS = {
 }
 _UPDATE_MODES = ("auto", "eager", "device", "graph")
 _METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm")
-_COUNTERS = ("analytic_kl", "optimizer_steps", "nonfinite_skips", "worst_nonfinite_run")
+_ADAPTIVE_METRICS = ("analytic_kl",)  # reported (and steering the lr) with schedule="adaptive" only
+_COUNTERS = ("optimizer_steps", "nonfinite_skips", "worst_nonfinite_run")
 
 
 class PPO37:
@@ -188,7 +189,7 @@ class PPO37:
         self.update_count = 0
         # Device-side bookkeeping of the update (read once per update): metric sums, optimizer steps, skipped steps,
         # and the length of the current run of non-finite steps, which carries over from one update to the next.
-        self._sums = {k: torch.zeros((), device=device) for k in _METRICS + _COUNTERS}
+        self._sums = {k: torch.zeros((), device=device) for k in _METRICS + _ADAPTIVE_METRICS + _COUNTERS}
         self._nonfinite_run = torch.zeros((), device=device)
         self._rollout_adv_stats = torch.zeros(2, device=device)
         # written by every minibatch step: graph replays do not refresh the Python-side distribution object
@@ -478,7 +479,7 @@ class PPO37:
         return result
 
     def _metric_keys(self) -> tuple[str, ...]:
-        return _METRICS + (("analytic_kl",) if self.schedule == "adaptive" else ())
+        return _METRICS + (_ADAPTIVE_METRICS if self.schedule == "adaptive" else ())
 
     def _minibatch_step(self, minibatch: torch.Tensor) -> None:
         """One optimizer step on the samples (or env trajectories) ``minibatch``, with device-side bookkeeping.
@@ -566,7 +567,8 @@ class PPO37:
             finite = finite.bool()
         if self.update_mode == "eager":
             # eager: decide on the host (one sync per optimizer step) and step only when finite
-            if bool(finite):
+            finite_on_host = bool(finite)
+            if finite_on_host:
                 self.optimizer.step()
                 if self.schedule == "adaptive":
                     self._adapt_learning_rate(float(step_sums["analytic_kl"]))
@@ -584,7 +586,7 @@ class PPO37:
         self._sums["nonfinite_skips"] += (~finite).float()
         self._nonfinite_run.copy_(torch.where(finite, 0.0, self._nonfinite_run + 1.0))
         torch.maximum(self._sums["worst_nonfinite_run"], self._nonfinite_run, out=self._sums["worst_nonfinite_run"])
-        if self.update_mode == "eager" and not bool(finite):
+        if self.update_mode == "eager" and not finite_on_host:
             self.optimizer.zero_grad(set_to_none=True)
             if int(self._nonfinite_run) >= self.max_consecutive_nonfinite_updates:
                 self._raise_nonfinite(int(self._nonfinite_run))
@@ -610,13 +612,15 @@ class PPO37:
     def _set_learning_rate(self, learning_rate: float) -> None:
         """Set the base lr; every parameter group keeps its own ratio to the base (contract 3)."""
         self.learning_rate = learning_rate
-        self._lr.fill_(learning_rate)
         scale = learning_rate / self.initial_learning_rate
-        for group in self.optimizer.param_groups:
-            if isinstance(group["lr"], torch.Tensor):
-                group["lr"].fill_(group["base_lr"] * scale)
-            else:
+        if self.update_mode == "eager":
+            for group in self.optimizer.param_groups:
                 group["lr"] = group["base_lr"] * scale
+            return
+        # device-resident lr tensors are written in place: CUDA graphs read them at fixed addresses
+        self._lr.fill_(learning_rate)
+        for group in self.optimizer.param_groups:
+            group["lr"].fill_(group["base_lr"] * scale)
 
     def _use_device_lr(self) -> None:
         """Give every parameter group a device tensor lr (its current value) for the device-side schedule."""
