@@ -72,7 +72,8 @@ class EpisodeReturnProbe(VecEnvWrapper):
 
     def __init__(self, env: VecEnv) -> None:
         super().__init__(env)
-        self.statistics = RolloutStatistics(env.num_envs, env.get_observations(), str(env.device))
+        # returns only: the probe's kernels run for every learner but are not the learner's work
+        self.statistics = RolloutStatistics(env.num_envs, env.get_observations(), str(env.device), count_nonfinite=False)
 
     def step(self, actions: torch.Tensor):
         obs, rewards, dones, extras = self.env.step(actions)

@@ -83,11 +83,16 @@ def default_device() -> str:
     return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
+def _load_class(path: str) -> Any:
+    """The object a ``module:attr`` entry point string names."""
+    module_name, _, name = path.partition(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
 def _base_env_cfg(base: str) -> Any:
     entry = gym.spec(base).kwargs.get("env_cfg_entry_point")
     if isinstance(entry, str):
-        module_name, attr = entry.split(":")
-        entry = getattr(importlib.import_module(module_name), attr)
+        entry = _load_class(entry)
     cfg = entry() if callable(entry) else entry
     return cfg() if callable(cfg) else cfg
 
@@ -157,7 +162,24 @@ def register_task_spec(spec: TaskSpec) -> None:
         kwargs[entry_point] = entry_point_string(
             spec.id, entry_point, lambda ep=entry_point: build_task_agent_cfg(spec, ep)
         )
-    gym.register(id=spec.id, entry_point=gym.spec(spec.base).entry_point, disable_env_checker=True, kwargs=kwargs)
+    gym.register(id=spec.id, entry_point=_env_entry_point(spec), disable_env_checker=True, kwargs=kwargs)
+
+
+def _env_entry_point(spec: TaskSpec) -> Any:
+    """The base task's env entry point, or the spec's ``env_class`` once checked to be a subclass of it."""
+    base_entry_point = gym.spec(spec.base).entry_point
+    if spec.env_class is None:
+        return base_entry_point
+    try:
+        env_class = _load_class(spec.env_class)
+    except (ImportError, AttributeError) as exc:
+        raise SpecError(spec.source, "env_class", f"cannot import '{spec.env_class}': {exc}") from exc
+    base_class = _load_class(base_entry_point) if isinstance(base_entry_point, str) else base_entry_point
+    if not (isinstance(env_class, type) and isinstance(base_class, type) and issubclass(env_class, base_class)):
+        raise SpecError(
+            spec.source, "env_class", f"'{spec.env_class}' is not a subclass of the base task's env {base_entry_point}"
+        )
+    return spec.env_class
 
 
 def register_spec_files(files: Iterable[Path]) -> dict[str, SpecError]:

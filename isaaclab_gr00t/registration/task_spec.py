@@ -4,6 +4,7 @@ A spec names a registered base task, overrides of its environment config, and ag
 
     id: GR00T-Cartpole-Direct               # the new task ID
     base: Isaac-Cartpole-Direct             # any registered Isaac Lab or project task
+    env_class: my_pkg.envs:MyCartpoleEnv    # optional: a subclass of the base task's env class to run instead
     description: Cartpole from joint state, fully offline.
     num_envs: {cpu: 256, cuda: 4096}        # default env count per device kind
     env:                                    # dotted fields of the base env config
@@ -29,7 +30,8 @@ from .errors import SpecError
 
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 ENV_DEVICES = ("cpu", "cuda")
-_TOP_LEVEL_FIELDS = {"id", "base", "description", "num_envs", "env", "agents", "default_agent"}
+_TOP_LEVEL_FIELDS = {"id", "base", "env_class", "description", "num_envs", "env", "agents", "default_agent"}
+_CLASS_PATH_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _AGENT_FIELDS = {"preset", "overrides"}
 
 
@@ -53,6 +55,8 @@ class TaskSpec:
     env: Mapping[str, Any]
     agents: Mapping[str, AgentChoice]
     default_agent: str
+    env_class: str | None = None
+    """``module:Class`` of the env to construct; None runs the base task's own env class."""
 
 
 def _require(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
@@ -93,6 +97,9 @@ def parse_task_spec(path: Path) -> TaskSpec:
     if not TASK_ID_PATTERN.match(task_id):
         raise SpecError(source, "id", f"'{task_id}' is not a valid task ID")
     base = _require(data, "base", str, source)
+    env_class = data.get("env_class")
+    if env_class is not None and not (isinstance(env_class, str) and _CLASS_PATH_PATTERN.match(env_class)):
+        raise SpecError(source, "env_class", f"expected 'module:Class', got {env_class!r}")
     num_envs = data.get("num_envs", {})
     if not isinstance(num_envs, Mapping) or any(
         k not in ENV_DEVICES or isinstance(v, bool) or not isinstance(v, int) or v < 1 for k, v in num_envs.items()
@@ -125,4 +132,5 @@ def parse_task_spec(path: Path) -> TaskSpec:
         env=dict(env),
         agents=agents,
         default_agent=default_agent,
+        env_class=env_class,
     )

@@ -125,7 +125,8 @@ class PPO37Runner(OnPolicyRunner):
                     self.statistics.record(obs, rewards, dones, extras, intrinsic_rewards)
                 if self.rollout is not None:
                     self.rollout.finish()
-                self.alg.compute_returns(obs)
+                else:
+                    self.alg.compute_returns(obs)
                 # the rollout's only host sync; every rank gets the same totals, so all raise together
                 summary = self.statistics.read(distributed=self.is_distributed)
             if check_env and summary.nonfinite:

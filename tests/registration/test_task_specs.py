@@ -22,10 +22,13 @@ def write_spec(folder: Path, body: str, name: str | None = None) -> Path:
     return path
 
 
-def cartpole_spec(task_id: str, env: str = "", agent_overrides: str = "{}", base: str = "GR00T-Cartpole-Direct") -> str:
+def cartpole_spec(
+    task_id: str, env: str = "", agent_overrides: str = "{}", base: str = "GR00T-Cartpole-Direct", env_class: str = ""
+) -> str:
     return f"""
         id: {task_id}
         base: {base}
+        {f"env_class: '{env_class}'" if env_class else ""}
         env: {{{env}}}
         agents:
           rsl_rl_cfg_entry_point: {{preset: stock_ppo, overrides: {agent_overrides}}}
@@ -117,7 +120,7 @@ def test_specs_built_on_each_other_register_in_any_file_order(tmp_path):
         write_spec(tmp_path, cartpole_spec(parent), "b_parent"),
     ]
     assert register_spec_files(files) == {}
-    assert gym.spec(child).entry_point == gym.spec("Isaac-Cartpole-Direct").entry_point
+    assert gym.spec(child).entry_point == gym.spec("GR00T-Cartpole-Direct").entry_point
 
 
 BAD_SPECS = {
@@ -145,6 +148,11 @@ BAD_SPECS = {
         lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents:\n  rsl_rl_cfg_entry_point: {{preset: nope}}\n",
         "preset",
     ),
+    "env_class not module:Class": (lambda i, m: cartpole_spec(i, env_class="MaskResetCartpoleEnv"), "env_class"),
+    "env_class not importable": (lambda i, m: cartpole_spec(i, env_class="no_such_module:Env"), "env_class"),
+    "env_class not a subclass of the base env": (
+        lambda i, m: cartpole_spec(i, env_class="isaaclab_gr00t.envs:VecEnvWrapper"), "env_class"
+    ),
     "code in yaml": (lambda i, m: f"id: !!python/object/apply:os.system ['touch {m}']\nbase: x\n", None),
 }
 
@@ -166,6 +174,19 @@ def test_a_bad_spec_names_file_and_field_and_spares_the_others(case, tmp_path):
     assert bad_id not in gym.registry
     assert good_id in gym.registry
     assert not marker.exists(), "the YAML loader must not run code"
+
+
+def test_env_class_replaces_the_base_env_and_is_inherited(tmp_path):
+    mask_reset = "isaaclab_gr00t.envs.cartpole:MaskResetCartpoleEnv"
+    assert gym.spec("GR00T-Cartpole-Direct").entry_point == mask_reset
+    own, inherited = new_id(), new_id()
+    files = [
+        write_spec(tmp_path, cartpole_spec(own, base="Isaac-Cartpole-Direct", env_class=mask_reset)),
+        write_spec(tmp_path, cartpole_spec(inherited)),
+    ]
+    assert register_spec_files(files) == {}
+    assert gym.spec(own).entry_point == mask_reset
+    assert gym.spec(inherited).entry_point == mask_reset
 
 
 def test_a_missing_asset_in_nested_form_is_caught_at_registration(tmp_path):

@@ -60,6 +60,15 @@ def test_no_finished_episode_reports_nan_and_counts_nonfinite_values():
     assert statistics.read().nonfinite == {}
 
 
+def test_returns_only_statistics_skip_the_nonfinite_count():
+    obs = TensorDict({"policy": torch.full((2, 1), float("nan"))}, batch_size=[2])
+    statistics = RolloutStatistics(2, obs, "cpu", count_nonfinite=False)
+    statistics.record(obs, torch.tensor([1.0, 2.0]), torch.tensor([1, 0]), {})
+    summary = statistics.read()
+    assert summary.nonfinite == {}
+    assert summary.episodes == 1 and summary.mean_return == 1.0 and summary.mean_length == 1.0
+
+
 def test_extras_are_averaged_over_all_values_like_rsl_rl():
     obs = TensorDict({"policy": torch.zeros(2, 1)}, batch_size=[2])
     statistics = RolloutStatistics(2, obs, "cpu")
