@@ -46,6 +46,10 @@ from isaaclab_gr00t.runner.rollout_statistics import RolloutStatistics
 from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
 
 SYNTHETIC_TASK = "PointMass-Synthetic"
+TRAIN_BACKEND_FLAGS = {
+    "cuda_matmul_allow_tf32": True, "cudnn_allow_tf32": True, "cudnn_deterministic": False, "cudnn_benchmark": True
+}
+"""What isaaclab_rl's ``train_rsl_rl.run`` sets around training (Isaac Lab 3.0.0)."""
 
 
 @dataclass
@@ -244,8 +248,16 @@ def open_task(task: str, num_envs: int, device: str, seed: int):
 
 
 def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
-    """All measurements of one task: env-only first, then each learner."""
-    with open_task(task, args.num_envs, args.device, args.seed) as (env, task_cfg):
+    """All measurements of one task: env-only first, then each learner.
+
+    Runs under the torch backend flags ``isaaclab train --rl_library rsl_rl`` sets (TF32 matmuls and convolutions,
+    cuDNN autotuning), so every learner is measured as the stock workflow runs it.
+    """
+    from isaaclab_rl.entrypoints.common import scoped_torch_backend_flags
+
+    with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), open_task(task, args.num_envs, args.device, args.seed) as (
+        env, task_cfg
+    ):
         results = [measure_env_only(env, args.env_steps, args.device)]
         learners = learner_configs(task_cfg)
         # one untimed iteration first, so one-off costs (lazy init, kernel caches) do not fall on the first learner

@@ -35,6 +35,24 @@ def test_profile_writes_op_tables_per_learner(tmp_path):
     assert "PPO37Runner + PPO: 2 iterations" in (tmp_path / "throughput_profile_1.txt").read_text()
 
 
+def test_learners_run_under_the_backend_flags_of_isaaclab_train(monkeypatch):
+    import torch
+
+    seen = []
+    measure = throughput.measure_learner
+
+    def recording_measure(*args, **kwargs):
+        seen.append((torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark))
+        return measure(*args, **kwargs)
+
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark)
+    monkeypatch.setattr(throughput, "measure_learner", recording_measure)
+    throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "8", "--iterations", "1", "--device", "cpu",
+                     "--env_steps", "2"])
+    assert seen and all(flags == (True, True) for flags in seen)
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark) == before
+
+
 def test_stock_switch_keeps_only_what_ppo_accepts():
     own = {"class_name": "isaaclab_gr00t.ppo:PPO37", "learning_rate": 3e-4, "anneal_lr": True, "gamma": 0.98}
     task_cfg = {"class_name": "isaaclab_gr00t.runner:PPO37Runner", "algorithm": own}
