@@ -62,7 +62,7 @@ def test_auto_mode_picks_the_graph_on_cuda():
     assert alg.update_mode == "graph"
 
 
-def test_graph_mode_rolls_back_a_poisoned_minibatch_after_capture():
+def test_graph_mode_skips_a_poisoned_minibatch_after_capture():
     alg, env, cfg = build("graph", num_learning_epochs=1, max_consecutive_nonfinite_updates=100)
     for _ in range(2):  # the first update warms up and captures
         rollout(alg, env, cfg["num_steps_per_env"])

@@ -44,6 +44,7 @@ class MaskReset:
         self._reset_mask = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         self._reset_mask_wp = wp.from_torch(self._reset_mask, dtype=wp.bool)  # one warp view, made once
         # stock logs the success rate of the episodes that ended at the last step that had any; kept on the device
+        # (it reads 0 until the first episode ends, where stock has no entry yet)
         self._success_rate = torch.zeros((), device=self.device)
 
     def _reset_envs_from_buffer(self) -> torch.Tensor | None:

@@ -1,14 +1,15 @@
 """What lets PPO37's update run without host syncs, and as a CUDA graph.
 
-- :class:`NonfiniteRollback` undoes a non-finite optimizer step on the device: a snapshot of the parameters and the
-  optimizer's state is taken before the step and written back where the step was not finite. The eager guard
-  instead reads the finite flag on the host before stepping (one sync per optimizer step).
+- :func:`preinitialize_adam_state` creates Adam's state before the first step, so a CUDA graph captures tensors at
+  fixed addresses. A non-finite step is skipped by fused Adam itself: PPO37 hands it a device flag as ``found_inf``
+  (the protocol of ``torch.amp.GradScaler``), and weights, moments and step count stay as they were. The eager
+  guard instead reads the finite flag on the host before stepping (one sync per optimizer step).
 - :class:`CapturedMinibatchStep` records one whole minibatch step (gather, forward, backward, gradient clip,
   guarded Adam step, metric accumulation) in a CUDA graph and replays it with a new minibatch index, so an update
   costs one graph launch per minibatch instead of hundreds of kernel launches.
 
 Both only change *how* the kernels are issued, not what they compute: an update in "device" or "graph" mode gives
-the numbers of the "eager" mode (tests/ppo/test_update_modes.py, tests/gpu/test_cuda_graph_update.py).
+the numbers of the "eager" mode (tests/ppo/test_update_modes.py, gpu_tests/test_cuda_graph_update.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 def preinitialize_adam_state(optimizer: torch.optim.Optimizer) -> None:
     """Create Adam/AdamW's per-parameter state now (as its first step would) so its tensors have fixed addresses.
 
-    A rollback snapshot and a CUDA graph both need the state to exist before the first step is taken.
+    A CUDA graph needs the state to exist before the first step is taken.
     """
     for group in optimizer.param_groups:
         device_step = group.get("capturable") or group.get("fused")
@@ -36,30 +37,6 @@ def preinitialize_adam_state(optimizer: torch.optim.Optimizer) -> None:
             }
             if group.get("amsgrad"):
                 optimizer.state[param]["max_exp_avg_sq"] = torch.zeros_like(param)
-
-
-class NonfiniteRollback:
-    """Parameters and optimizer state restored, on the device, after a step whose loss or gradient was not finite."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        """Snapshot buffers for every trained parameter and every tensor of its optimizer state."""
-        self.tensors = []
-        for group in optimizer.param_groups:
-            for param in group["params"]:
-                self.tensors.append(param)
-                self.tensors.extend(v for v in optimizer.state[param].values() if isinstance(v, torch.Tensor))
-        self.snapshot = [tensor.detach().clone() for tensor in self.tensors]
-
-    @torch.no_grad()
-    def save(self) -> None:
-        """Copy the current values into the snapshot."""
-        torch._foreach_copy_(self.snapshot, [tensor.detach() for tensor in self.tensors])
-
-    @torch.no_grad()
-    def restore_unless(self, finite: torch.Tensor) -> None:
-        """Write the snapshot back where ``finite`` (a 0-dim bool tensor) is False; no host sync."""
-        for tensor, saved in zip(self.tensors, self.snapshot):
-            tensor.detach().copy_(torch.where(finite.to(tensor.device), tensor.detach(), saved))
 
 
 class CapturedMinibatchStep:

@@ -28,7 +28,7 @@ from tensordict import TensorDict
 
 from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orthogonal_init_
 
-from .device_update import CapturedMinibatchStep, NonfiniteRollback, preinitialize_adam_state
+from .device_update import CapturedMinibatchStep, preinitialize_adam_state
 from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
 from .reward_scaling import DiscountedReturnScaler
 
@@ -173,13 +173,14 @@ class PPO37:
         if optimizer in ("adam", "adamw"):
             optimizer_kwargs["eps"] = adam_eps
         on_cuda = torch.device(device).type == "cuda"
-        if on_cuda:
-            optimizer_kwargs["fused" if optimizer in ("adam", "adamw", "sgd") else "foreach"] = True
-        # Device-resident updates keep the lr in a device tensor that the device-side schedule rewrites; Adam reads
-        # a tensor lr when capturable (CUDA) or in its single-tensor form (CPU).
         if self.update_mode != "eager":
-            optimizer_kwargs["capturable" if on_cuda else "foreach"] = on_cuda
-        elif not on_cuda:
+            # Device-resident updates: fused Adam reads the lr from a device tensor that the device-side schedule
+            # rewrites, and skips a non-finite step by itself (GradScaler's found_inf protocol); capturable keeps
+            # its step counters on the GPU, as a CUDA graph needs.
+            optimizer_kwargs.update(fused=True, capturable=on_cuda)
+        elif on_cuda:
+            optimizer_kwargs["fused" if optimizer in ("adam", "adamw", "sgd") else "foreach"] = True
+        else:
             optimizer_kwargs["foreach"] = True
         self.optimizer = _OPTIMIZERS[optimizer](self._param_groups(learning_rate), **optimizer_kwargs)
         # Exactly the optimized parameters are reduced, clipped and zeroed (shared ones once).
@@ -195,12 +196,13 @@ class PPO37:
         # written by every minibatch step: graph replays do not refresh the Python-side distribution object
         self._action_std = torch.ones((), device=device)
         self._lr = torch.tensor(learning_rate, device=device)
-        self._rollback: NonfiniteRollback | None = None
+        # 1.0 where the current optimizer step must be skipped; fused Adam reads it as `found_inf`
+        self._skip_step = torch.zeros((), device=device)
         self._captured_step: CapturedMinibatchStep | None = None
         if self.update_mode != "eager":
             self._use_device_lr()
             preinitialize_adam_state(self.optimizer)
-            self._rollback = NonfiniteRollback(self.optimizer)
+            self.optimizer.found_inf = self._skip_step
         # Shuffles draw from their own generator: the update's forward passes sample actions from the global one,
         # and the minibatch order must not depend on how many such forwards ran (e.g. num_micro_batches).
         self.shuffle_generator = torch.Generator(device=device)
@@ -573,10 +575,9 @@ class PPO37:
                 if self.schedule == "adaptive":
                     self._adapt_learning_rate(float(step_sums["analytic_kl"]))
         else:
-            # device/graph: step, then roll back on the device where the step was not finite
-            self._rollback.save()
+            # device/graph: fused Adam leaves weights, moments and step count untouched where the step is not finite
+            self._skip_step.copy_(~finite)
             self.optimizer.step()
-            self._rollback.restore_unless(finite)
             if self.schedule == "adaptive":
                 self._adapt_learning_rate_on_device(step_sums["analytic_kl"], finite)
 
@@ -712,9 +713,8 @@ class PPO37:
         if load_cfg.get("optimizer"):
             self.optimizer.load_state_dict(loaded_dict["optimizer_state_dict"])
             if self.update_mode != "eager":
-                # new state tensors: re-point the device lr, the rollback snapshot and (at the next update) the graph
+                # new state tensors: re-point the device lr and (at the next update) the graph
                 self._use_device_lr()
-                self._rollback = NonfiniteRollback(self.optimizer)
                 self._captured_step = None
         state = loaded_dict.get("ppo37_state")
         if load_cfg.get("ppo37_state", load_cfg.get("optimizer")) and state is not None:

@@ -102,7 +102,6 @@ class PPO37AlgorithmCfg(RslRlPpoAlgorithmCfg):
     update_mode: Literal["auto", "eager", "device", "graph"] = "auto"
     """How the update's kernels are issued; all modes compute the same numbers. "eager": the host checks every
     optimizer step for non-finite values before stepping (one sync per step). "device": no host sync inside the
-    update: the lr lives in a device tensor (the adaptive schedule runs on the device) and a non-finite step is rolled
-    back on the device from a snapshot of weights and Adam state (Adam/AdamW only; the snapshot costs 3x the trained
-    parameters' memory). "graph": "device" with each minibatch step replayed from a CUDA graph (CUDA, feed-forward
+    update: the lr lives in a device tensor (the adaptive schedule runs on the device) and fused Adam skips a
+    non-finite step on the device (Adam/AdamW only). "graph": "device" with each minibatch step replayed from a CUDA graph (CUDA, feed-forward
     rsl_rl models, one process). "auto": "graph" where possible, else "eager"."""

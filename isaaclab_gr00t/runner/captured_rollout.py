@@ -12,8 +12,8 @@ environment's outputs into the graphs' static inputs and replay. Every rollout, 
 computes what the eager rollout would.
 
 All graphs share one memory pool: they always replay in the order they were captured, so a graph may reuse the
-scratch memory of the graphs before it (a camera task's per-step CNN activations would otherwise be kept once per
-step index: tens of GB at 1024 envs x 64 steps).
+scratch memory of the graphs before it (with a pool per graph, a camera task's CNN activations would be kept
+once per step index).
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def test_device_mode_update_reads_the_device_once(kit, monkeypatch):
     assert conversions == ["tolist"]
 
 
-def test_device_mode_rolls_back_nonfinite_steps(kit):
+def test_device_mode_skips_nonfinite_steps(kit):
     alg, env = kit.build(update_mode="device", num_learning_epochs=1, max_consecutive_nonfinite_updates=100)
     kit.rollout(alg, env)
     alg.storage.returns[0, 0] = float("nan")  # poisons exactly one of the four minibatches
