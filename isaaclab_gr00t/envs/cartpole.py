@@ -18,12 +18,9 @@ class MaskResetCartpoleEnv(MaskReset, CartpoleEnv):
 
     def __init__(self, cfg, render_mode: str | None = None, **kwargs):
         super().__init__(cfg, render_mode, **kwargs)
-        data = self.cartpole.data
-        self._reset_root_pose = data.default_root_pose.torch.clone()
-        self._reset_root_pose[:, :3] += self.scene.env_origins
-        self._reset_root_velocity = data.default_root_vel.torch.clone()
+        self._reset_root_pose, self._reset_root_velocity = self._default_root_state(self.cartpole)
         # per joint column: the (low, high) offset ranges of the initial position and velocity draws
-        num_joints = data.default_joint_pos.torch.shape[1]
+        num_joints = self.cartpole.data.default_joint_pos.torch.shape[1]
         self._position_offsets = torch.zeros(2, num_joints, device=self.device)
         self._velocity_offsets = torch.zeros(2, num_joints, device=self.device)
         for columns, position_range, velocity_range in (
@@ -34,15 +31,7 @@ class MaskResetCartpoleEnv(MaskReset, CartpoleEnv):
             self._velocity_offsets[:, columns] = torch.tensor(velocity_range, device=self.device).view(2, 1)
 
     def _reset_task_state(self, mask: torch.Tensor, mask_wp: wp.array) -> None:
-        data = self.cartpole.data
-        num_joints = self._position_offsets.shape[1]
-        limits = data.soft_joint_pos_limits.torch
-        position = data.default_joint_pos.torch + self._draw_uniform(*self._position_offsets, num_joints)
-        position = position.clamp_(limits[..., 0], limits[..., 1])
-        velocity_limits = data.soft_joint_vel_limits.torch
-        velocity = data.default_joint_vel.torch + self._draw_uniform(*self._velocity_offsets, num_joints)
-        velocity = velocity.clamp_(-velocity_limits, velocity_limits)
-
+        position, velocity = self._draw_joint_state(self.cartpole, self._position_offsets, self._velocity_offsets)
         column_mask = mask.unsqueeze(1)
         self.joint_pos.copy_(torch.where(column_mask, position, self.joint_pos))
         self.joint_vel.copy_(torch.where(column_mask, velocity, self.joint_vel))

@@ -20,28 +20,19 @@ class MaskResetLocomotion(MaskReset):
 
     def __init__(self, cfg, render_mode: str | None = None, **kwargs):
         super().__init__(cfg, render_mode, **kwargs)
-        data = self.robot.data
-        self._reset_root_pose = data.default_root_pose.torch.clone()
-        self._reset_root_pose[:, :3] += self.scene.env_origins
-        self._reset_root_velocity = data.default_root_vel.torch.clone()
+        self._reset_root_pose, self._reset_root_velocity = self._default_root_state(self.robot)
         # the potential of the reset pose: constant, since the reset pose and the target are
         to_target = self.targets - self._reset_root_pose[:, :3]
         to_target[:, 2] = 0.0
         self._reset_potentials = -torch.linalg.norm(to_target, ord=2, dim=-1) / self.step_dt
 
     def _reset_task_state(self, mask: torch.Tensor, mask_wp: wp.array) -> None:
-        data, cfg = self.robot.data, self.cfg
         self.actions.masked_fill_(mask.unsqueeze(1), 0.0)
         self.robot.write_root_pose_to_sim_mask(root_pose=self._reset_root_pose, env_mask=mask_wp)
         self.robot.write_root_velocity_to_sim_mask(root_velocity=self._reset_root_velocity, env_mask=mask_wp)
-
-        num_joints = data.default_joint_pos.torch.shape[1]
-        limits = data.soft_joint_pos_limits.torch
-        position = data.default_joint_pos.torch + self._draw_uniform(*cfg.initial_joint_pos_range, num_joints)
-        position = position.clamp_(limits[..., 0], limits[..., 1])
-        velocity_limits = data.soft_joint_vel_limits.torch
-        velocity = data.default_joint_vel.torch + self._draw_uniform(*cfg.initial_joint_vel_range, num_joints)
-        velocity = velocity.clamp_(-velocity_limits, velocity_limits)
+        position, velocity = self._draw_joint_state(
+            self.robot, self.cfg.initial_joint_pos_range, self.cfg.initial_joint_vel_range
+        )
         self.robot.write_joint_state_to_sim_mask(position=position, velocity=velocity, env_mask=mask_wp)
 
         self.potentials.copy_(torch.where(mask, self._reset_potentials, self.potentials))

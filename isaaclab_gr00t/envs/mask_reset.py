@@ -66,6 +66,24 @@ class MaskReset:
         """Draw the task's initial state where ``mask`` is set and write it to the simulation (device work only)."""
         raise NotImplementedError
 
-    def _draw_uniform(self, low: torch.Tensor | float, high: torch.Tensor | float, columns: int) -> torch.Tensor:
-        """Uniform draws in ``[low, high)`` for every environment and column (bounds broadcast per column)."""
-        return torch.rand(self.num_envs, columns, device=self.device) * (high - low) + low
+    def _default_root_state(self, articulation) -> tuple[torch.Tensor, torch.Tensor]:
+        """The root pose (placed at each env's origin) and velocity an articulation is reset to, for every env."""
+        pose = articulation.data.default_root_pose.torch.clone()
+        pose[:, :3] += self.scene.env_origins
+        return pose, articulation.data.default_root_vel.torch.clone()
+
+    def _draw_joint_state(self, articulation, position_offsets, velocity_offsets) -> tuple[torch.Tensor, torch.Tensor]:
+        """Joint positions and velocities drawn around the defaults, clamped to the soft limits, for every env.
+
+        Each ``*_offsets`` is ``(low, high)``: floats, or tensors with one bound per joint column.
+        """
+        data = articulation.data
+        shape = data.default_joint_pos.torch.shape
+        position_low, position_high = position_offsets
+        velocity_low, velocity_high = velocity_offsets
+        position = data.default_joint_pos.torch + torch.rand(shape, device=self.device) * (
+            position_high - position_low) + position_low
+        velocity = data.default_joint_vel.torch + torch.rand(shape, device=self.device) * (
+            velocity_high - velocity_low) + velocity_low
+        limits, velocity_limits = data.soft_joint_pos_limits.torch, data.soft_joint_vel_limits.torch
+        return position.clamp_(limits[..., 0], limits[..., 1]), velocity.clamp_(-velocity_limits, velocity_limits)
