@@ -36,11 +36,14 @@ def test_orthogonal_init_can_be_switched_off(kit):
     assert not torch.allclose(torch.linalg.svdvals(head.weight), torch.full((2,), 0.01), atol=1e-3)
 
 
-def test_adam_eps_and_foreach_on_cpu(kit):
-    alg, _ = kit.build()
-    assert isinstance(alg.optimizer, torch.optim.Adam)
-    assert alg.optimizer.defaults["eps"] == 1e-5
-    assert alg.optimizer.defaults["foreach"] is True
+def test_adam_eps_and_the_cpu_implementations(kit):
+    eager, _ = kit.build(update_mode="eager")
+    assert isinstance(eager.optimizer, torch.optim.Adam)
+    assert eager.optimizer.defaults["eps"] == 1e-5
+    assert eager.optimizer.defaults["foreach"] is True
+    auto, _ = kit.build()  # rsl_rl's MLPs with Adam on the CPU: the device-resident update, with fused Adam
+    assert auto.update_mode == "device"
+    assert auto.optimizer.defaults["eps"] == 1e-5 and auto.optimizer.defaults["fused"] is True
 
 
 def _record_minibatches(monkeypatch):

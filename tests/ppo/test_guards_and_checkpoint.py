@@ -14,7 +14,9 @@ from isaaclab_gr00t.ppo.presets import PPO37ClassicControlCfg, PPO37GpuCfg, PPO3
 
 
 def test_nonfinite_loss_skips_step_and_leaves_weights_unchanged(kit):
-    alg, env = kit.build(num_learning_epochs=1, num_mini_batches=4, max_consecutive_nonfinite_updates=100)
+    """The eager guard; tests/ppo/test_update_modes.py checks the device-resident one."""
+    alg, env = kit.build(num_learning_epochs=1, num_mini_batches=4, max_consecutive_nonfinite_updates=100,
+                         update_mode="eager")
     kit.rollout(alg, env)
     before = kit.params(alg)
     alg.storage.returns[0, 0] = float("nan")  # poisons exactly one of the four minibatches
@@ -23,7 +25,8 @@ def test_nonfinite_loss_skips_step_and_leaves_weights_unchanged(kit):
     assert all(torch.isfinite(p).all() for p in kit.params(alg))
     assert any(not torch.equal(a, b) for a, b in zip(before, kit.params(alg)))  # the finite steps did happen
 
-    alg, env = kit.build(num_learning_epochs=1, num_mini_batches=4, max_consecutive_nonfinite_updates=100)
+    alg, env = kit.build(num_learning_epochs=1, num_mini_batches=4, max_consecutive_nonfinite_updates=100,
+                         update_mode="eager")
     kit.rollout(alg, env)
     before = kit.params(alg)
     alg.storage.returns.fill_(float("nan"))

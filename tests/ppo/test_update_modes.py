@@ -110,3 +110,16 @@ def test_device_mode_resumes_exactly(kit, tmp_path):
 def test_impossible_update_modes_are_refused(kit, overrides, reason):
     with pytest.raises(ValueError, match=reason):
         kit.build(**overrides)
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({}, "device"),  # rsl_rl MLPs with Adam on the CPU
+    ({"optimizer": "sgd", "learning_rate": 0.1}, "eager"),
+    ({"actor": {"class_name": "RNNModel", "rnn_type": "gru", "rnn_hidden_dim": 8, "rnn_num_layers": 1,
+                "hidden_dims": [8], "distribution_cfg": {"class_name": "GaussianDistribution"}},
+      "critic": {"class_name": "RNNModel", "rnn_type": "gru", "rnn_hidden_dim": 8, "rnn_num_layers": 1,
+                 "hidden_dims": [8]}, "num_mini_batches": 2}, "eager"),
+])
+def test_auto_mode_on_the_cpu(kit, overrides, expected):
+    alg, _ = kit.build(**overrides)
+    assert alg.update_mode == expected
