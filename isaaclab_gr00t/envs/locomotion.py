@@ -21,7 +21,7 @@ class MaskResetLocomotion(MaskReset):
     def __init__(self, cfg, render_mode: str | None = None, **kwargs):
         super().__init__(cfg, render_mode, **kwargs)
         self._reset_root_pose, self._reset_root_velocity = self._default_root_state(self.robot)
-        # the potential of the reset pose: constant, since the reset pose and the target are
+        # the potential of the reset pose: constant, since neither the reset pose nor the target moves
         to_target = self.targets - self._reset_root_pose[:, :3]
         to_target[:, 2] = 0.0
         self._reset_potentials = -torch.linalg.norm(to_target, ord=2, dim=-1) / self.step_dt
