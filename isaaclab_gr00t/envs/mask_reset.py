@@ -77,13 +77,12 @@ class MaskReset:
 
         Each ``*_offsets`` is ``(low, high)``: floats, or tensors with one bound per joint column.
         """
+        def around(default: torch.Tensor, offsets) -> torch.Tensor:
+            low, high = offsets
+            return default + torch.rand(default.shape, device=self.device) * (high - low) + low
+
         data = articulation.data
-        shape = data.default_joint_pos.torch.shape
-        position_low, position_high = position_offsets
-        velocity_low, velocity_high = velocity_offsets
-        position = data.default_joint_pos.torch + torch.rand(shape, device=self.device) * (
-            position_high - position_low) + position_low
-        velocity = data.default_joint_vel.torch + torch.rand(shape, device=self.device) * (
-            velocity_high - velocity_low) + velocity_low
+        position = around(data.default_joint_pos.torch, position_offsets)
+        velocity = around(data.default_joint_vel.torch, velocity_offsets)
         limits, velocity_limits = data.soft_joint_pos_limits.torch, data.soft_joint_vel_limits.torch
         return position.clamp_(limits[..., 0], limits[..., 1]), velocity.clamp_(-velocity_limits, velocity_limits)

@@ -299,17 +299,17 @@ class PPO37:
         "device" elsewhere (on the CPU its fused Adam step costs fewer ops than the eager one); else "eager"."""
         plain_models = all(type(model).__module__.startswith("rsl_rl.") for model in (self.actor, self.critic))
         on_cuda = torch.device(self.device).type == "cuda"
-        graph_blockers = [
-            (not on_cuda, "the device is not CUDA"),
+        capture_blockers = [
             (self.is_recurrent, "recurrent minibatches have data-dependent shapes"),
             (self.is_multi_gpu, "the gradient all-reduce runs outside the graph"),
             (not plain_models, "only rsl_rl's own MLP/CNN models are captured"),
         ]
         device_blockers = [(optimizer not in ("adam", "adamw"), f"optimizer '{optimizer}' is not Adam/AdamW")]
         if update_mode == "auto":
-            if any(blocked for blocked, _ in graph_blockers[1:] + device_blockers):
+            if any(blocked for blocked, _ in capture_blockers + device_blockers):
                 return "eager"
             return "graph" if on_cuda else "device"
+        graph_blockers = [(not on_cuda, "the device is not CUDA"), *capture_blockers]
         blockers = device_blockers + (graph_blockers if update_mode == "graph" else [])
         for blocked, reason in blockers:
             if blocked:

@@ -103,6 +103,7 @@ class PPO37AlgorithmCfg(RslRlPpoAlgorithmCfg):
     """How the update's kernels are issued; all modes compute the same numbers. "eager": the host checks every
     optimizer step for non-finite values before stepping (one sync per step). "device": no host sync inside the
     update: the lr lives in a device tensor (the adaptive schedule runs on the device) and fused Adam skips a
-    non-finite step on the device (Adam/AdamW only). "graph": "device" with each minibatch step replayed from a CUDA graph (CUDA, feed-forward
-    rsl_rl models, one process). "auto": for rsl_rl's feed-forward models with Adam/AdamW in one process, "graph" on
-    CUDA and "device" on the CPU (its fused Adam step is cheaper than the eager one there); else "eager"."""
+    non-finite step on the device (Adam/AdamW only). "graph": "device" with each minibatch step replayed from a CUDA
+    graph (CUDA, feed-forward rsl_rl models, one process). "auto": for rsl_rl's feed-forward models with Adam/AdamW
+    in one process, "graph" on CUDA and "device" on the CPU (its fused Adam step is cheaper than the eager one there);
+    else "eager"."""

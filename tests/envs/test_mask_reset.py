@@ -69,8 +69,8 @@ def test_ended_episodes_restart_from_the_initial_state_distribution(rollouts, ta
     position_offsets, _ = INITIAL_OFFSETS[task]
     offsets = steps["joint_pos"][ended] - record["default_joint_pos"][env_ids]
     assert (offsets.abs() <= position_offsets + 1e-5).all()
-    limits = record["joint_pos_limits"][env_ids]
-    assert ((steps["joint_pos"][ended] >= limits[..., 0] - 1e-5) & (steps["joint_pos"][ended] <= limits[..., 1] + 1e-5)).all()
+    limits, restarted = record["joint_pos_limits"][env_ids], steps["joint_pos"][ended]
+    assert ((restarted >= limits[..., 0] - 1e-5) & (restarted <= limits[..., 1] + 1e-5)).all()
     # the draws cover their range (20+ uniform draws each): not a constant, not a fixed subset
     assert (offsets.std(dim=0) > 0.3 * position_offsets / math.sqrt(3)).all()
 
