@@ -212,17 +212,17 @@ def learner_configs(task_cfg: dict) -> list[tuple[str, type, dict]]:
 
 
 @contextlib.contextmanager
-def open_task(task: str, num_envs: int, device: str, seed: int):
-    """Yield ``(env, agent_cfg_dict)`` for a task, built kit-less like ``isaaclab train`` builds it."""
+def open_task(task: str, num_envs: int, device: str, seed: int, frontend: str = "torch"):
+    """Yield ``(env, agent_cfg_dict)`` for a task, built kit-less like ``isaaclab train --frontend <frontend>``."""
     if task == SYNTHETIC_TASK:
         torch.manual_seed(seed)
         yield PointMassVecEnv(num_envs, seed=seed, device=device), point_mass_train_cfg() | {"device": device}
         return
 
-    import gymnasium as gym
     from isaaclab.app import add_launcher_args, launch_simulation
     from isaaclab.cli import load_external_tasks
     from isaaclab.utils import to_dict
+    from isaaclab_rl.entrypoints.common import create_isaaclab_env
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, handle_deprecated_rsl_rl_cfg
     from isaaclab_tasks.utils import resolve_task_config
 
@@ -240,7 +240,9 @@ def open_task(task: str, num_envs: int, device: str, seed: int):
     agent_cfg.seed = seed
     # Newton (and any Kit-based physics) must be started by launch_simulation around env creation and use
     with launch_simulation(env_cfg, launcher_args):
-        env = RslRlVecEnvWrapper(gym.make(task, cfg=env_cfg), clip_actions=agent_cfg.clip_actions)
+        cli_args = argparse.Namespace(frontend=frontend)
+        env = create_isaaclab_env(task, env_cfg, cli_args, convert_marl_to_single_agent=False)
+        env = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
         try:
             yield env, to_dict(agent_cfg)
         finally:
@@ -255,7 +257,9 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
     """
     from isaaclab_rl.entrypoints.common import scoped_torch_backend_flags
 
-    with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), open_task(task, args.num_envs, args.device, args.seed) as (
+    with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), open_task(
+        task, args.num_envs, args.device, args.seed, args.frontend
+    ) as (
         env, task_cfg
     ):
         results = [measure_env_only(env, args.env_steps, args.device)]
@@ -285,7 +289,7 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
         f"Command: `python -m isaaclab_gr00t.bench.throughput {' '.join(sys.argv[1:])}`",
         "",
         f"Device: {device_name(args.device)}; torch {torch.__version__}; rsl-rl-lib "
-        f"{importlib.metadata.version('rsl-rl-lib')}; {args.num_envs} envs; {args.iterations} iterations per learner.",
+        f"{importlib.metadata.version('rsl-rl-lib')}; {args.frontend} frontend; {args.num_envs} envs; {args.iterations} iterations per learner.",
         "",
         "| task | learner | steps/s | of env-only | collect s/it | learn s/it | peak torch MiB | "
         f"s to return >= {threshold} | last mean return |",
@@ -351,6 +355,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num_envs", type=int, required=True, help="Parallel environments.")
     parser.add_argument("--iterations", type=int, required=True, help="Learning iterations per learner.")
     parser.add_argument("--device", default="cuda:0", help="Device of the simulation and the learners.")
+    parser.add_argument("--frontend", choices=("torch", "warp"), default="torch",
+                        help="Isaac Lab's env runtime, as `isaaclab train --frontend`: 'warp' runs the task's Warp twin.")
     parser.add_argument("--env_steps", type=int, default=100, help="Timed steps of the env-only measurement.")
     parser.add_argument("--reward_threshold", type=float, default=None, help="Report wall time to this mean return.")
     parser.add_argument("--seed", type=int, default=42, help="Seed of the environment and every learner.")

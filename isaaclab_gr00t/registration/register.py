@@ -157,6 +157,9 @@ def register_task_spec(spec: TaskSpec) -> None:
         "default_agent": spec.default_agent,
         "task_spec_file": spec.source,
     }
+    warp_entry_point = _warp_entry_point(spec)
+    if warp_entry_point is not None:
+        kwargs["warp_entry_point"] = warp_entry_point
     for entry_point in spec.agents:
         build_task_agent_cfg(spec, entry_point)
         kwargs[entry_point] = entry_point_string(
@@ -180,6 +183,23 @@ def _env_entry_point(spec: TaskSpec) -> Any:
             spec.source, "env_class", f"'{spec.env_class}' is not a subclass of the base task's env {base_entry_point}"
         )
     return spec.env_class
+
+
+def _warp_entry_point(spec: TaskSpec) -> str | None:
+    """The env class ``--frontend warp`` builds: the spec's ``warp_env_class`` once imported, else the base task's.
+
+    Isaac Lab finds a direct task's Warp twin by the name of its env entry point; a spec with its own
+    ``env_class`` breaks that mirror, so it names the twin here.
+    """
+    if spec.warp_env_class is None:
+        return gym.spec(spec.base).kwargs.get("warp_entry_point")
+    try:
+        warp_class = _load_class(spec.warp_env_class)
+    except (ImportError, AttributeError) as exc:
+        raise SpecError(spec.source, "warp_env_class", f"cannot import '{spec.warp_env_class}': {exc}") from exc
+    if not isinstance(warp_class, type):
+        raise SpecError(spec.source, "warp_env_class", f"'{spec.warp_env_class}' is not a class")
+    return spec.warp_env_class
 
 
 def register_spec_files(files: Iterable[Path]) -> dict[str, SpecError]:

@@ -5,6 +5,7 @@ A spec names a registered base task, overrides of its environment config, and ag
     id: GR00T-Cartpole-Direct               # the new task ID
     base: Isaac-Cartpole-Direct             # any registered Isaac Lab or project task
     env_class: my_pkg.envs:MyCartpoleEnv    # optional: a subclass of the base task's env class to run instead
+    warp_env_class: pkg.mod:CartpoleWarpEnv # optional: the env `--frontend warp` builds (Isaac Lab's Warp twin)
     description: Cartpole from joint state, fully offline.
     num_envs: {cpu: 256, cuda: 4096}        # default env count per device kind
     env:                                    # dotted fields of the base env config
@@ -30,7 +31,9 @@ from .errors import SpecError
 
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 ENV_DEVICES = ("cpu", "cuda")
-_TOP_LEVEL_FIELDS = {"id", "base", "env_class", "description", "num_envs", "env", "agents", "default_agent"}
+_TOP_LEVEL_FIELDS = {
+    "id", "base", "env_class", "warp_env_class", "description", "num_envs", "env", "agents", "default_agent"
+}
 _CLASS_PATH_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _AGENT_FIELDS = {"preset", "overrides"}
 
@@ -57,6 +60,9 @@ class TaskSpec:
     default_agent: str
     env_class: str | None = None
     """``module:Class`` of the env to construct; None runs the base task's own env class."""
+    warp_env_class: str | None = None
+    """``module:Class`` of the env Isaac Lab's ``--frontend warp`` constructs (registered as ``warp_entry_point``);
+    None inherits the base task's."""
 
 
 def _require(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
@@ -65,6 +71,14 @@ def _require(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
     value = data[key]
     if not isinstance(value, kind):
         raise SpecError(source, key, f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _class_path(data: Mapping[str, Any], key: str, source: str) -> str | None:
+    """An optional ``module:Class`` field."""
+    value = data.get(key)
+    if value is not None and not (isinstance(value, str) and _CLASS_PATH_PATTERN.match(value)):
+        raise SpecError(source, key, f"expected 'module:Class', got {value!r}")
     return value
 
 
@@ -97,9 +111,7 @@ def parse_task_spec(path: Path) -> TaskSpec:
     if not TASK_ID_PATTERN.match(task_id):
         raise SpecError(source, "id", f"'{task_id}' is not a valid task ID")
     base = _require(data, "base", str, source)
-    env_class = data.get("env_class")
-    if env_class is not None and not (isinstance(env_class, str) and _CLASS_PATH_PATTERN.match(env_class)):
-        raise SpecError(source, "env_class", f"expected 'module:Class', got {env_class!r}")
+    env_class, warp_env_class = (_class_path(data, key, source) for key in ("env_class", "warp_env_class"))
     num_envs = data.get("num_envs", {})
     if not isinstance(num_envs, Mapping) or any(
         k not in ENV_DEVICES or isinstance(v, bool) or not isinstance(v, int) or v < 1 for k, v in num_envs.items()
@@ -133,4 +145,5 @@ def parse_task_spec(path: Path) -> TaskSpec:
         agents=agents,
         default_agent=default_agent,
         env_class=env_class,
+        warp_env_class=warp_env_class,
     )

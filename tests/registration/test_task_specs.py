@@ -23,12 +23,14 @@ def write_spec(folder: Path, body: str, name: str | None = None) -> Path:
 
 
 def cartpole_spec(
-    task_id: str, env: str = "", agent_overrides: str = "{}", base: str = "GR00T-Cartpole-Direct", env_class: str = ""
+    task_id: str, env: str = "", agent_overrides: str = "{}", base: str = "GR00T-Cartpole-Direct", env_class: str = "",
+    warp_env_class: str = "",
 ) -> str:
     return f"""
         id: {task_id}
         base: {base}
         {f"env_class: '{env_class}'" if env_class else ""}
+        {f"warp_env_class: '{warp_env_class}'" if warp_env_class else ""}
         env: {{{env}}}
         agents:
           rsl_rl_cfg_entry_point: {{preset: stock_ppo, overrides: {agent_overrides}}}
@@ -153,6 +155,13 @@ BAD_SPECS = {
     "env_class not a subclass of the base env": (
         lambda i, m: cartpole_spec(i, env_class="isaaclab_gr00t.envs:VecEnvWrapper"), "env_class"
     ),
+    "warp_env_class not module:Class": (lambda i, m: cartpole_spec(i, warp_env_class="CartpoleWarpEnv"), "warp_env_class"),
+    "warp_env_class not importable": (
+        lambda i, m: cartpole_spec(i, warp_env_class="no_such_module:WarpEnv"), "warp_env_class"
+    ),
+    "warp_env_class not a class": (
+        lambda i, m: cartpole_spec(i, warp_env_class="isaaclab_gr00t.envs.mask_reset:torch"), "warp_env_class"
+    ),
     "code in yaml": (lambda i, m: f"id: !!python/object/apply:os.system ['touch {m}']\nbase: x\n", None),
 }
 
@@ -187,6 +196,42 @@ def test_env_class_replaces_the_base_env_and_is_inherited(tmp_path):
     assert register_spec_files(files) == {}
     assert gym.spec(own).entry_point == mask_reset
     assert gym.spec(inherited).entry_point == mask_reset
+
+
+WARP_TWINS = {
+    "GR00T-Cartpole-Direct": "isaaclab_tasks_experimental.core.cartpole.cartpole_warp_env:CartpoleWarpEnv",
+    "GR00T-Ant-Direct": "isaaclab_tasks_experimental.core.locomotion.ant.ant_warp_env:AntWarpEnv",
+    "GR00T-Humanoid-Direct": "isaaclab_tasks_experimental.core.locomotion.humanoid.humanoid_warp_env:HumanoidWarpEnv",
+}
+
+
+@pytest.mark.parametrize("task_id", sorted(WARP_TWINS))
+def test_project_tasks_name_the_warp_twin_that_isaac_labs_warp_frontend_builds(task_id):
+    from isaaclab_experimental.envs.frontend import WarpFrontend
+
+    assert gym.spec(task_id).kwargs["warp_entry_point"] == WARP_TWINS[task_id]
+    # the same twin Isaac Lab's name mirror finds for the base task (the project's own env_class hides it)
+    base = parse_task_spec(Path(gym.spec(task_id).kwargs["task_spec_file"])).base
+    mirrored = WarpFrontend._mirror_direct_warp_class(gym.spec(base).entry_point)
+    assert f"{mirrored.__module__}:{mirrored.__name__}" == WARP_TWINS[task_id]
+    assert WarpFrontend._resolve_direct_warp_class(task_id) is mirrored
+
+
+def test_warp_env_class_is_registered_and_inherited(tmp_path):
+    twin = WARP_TWINS["GR00T-Cartpole-Direct"]
+    own, inherited = new_id(), new_id()
+    mask_reset = "isaaclab_gr00t.envs.cartpole:MaskResetCartpoleEnv"
+    files = [
+        write_spec(tmp_path, cartpole_spec(own, base="Isaac-Cartpole-Direct", env_class=mask_reset, warp_env_class=twin)),
+        write_spec(tmp_path, cartpole_spec(inherited)),
+    ]
+    assert register_spec_files(files) == {}
+    assert gym.spec(own).kwargs["warp_entry_point"] == twin
+    assert gym.spec(inherited).kwargs["warp_entry_point"] == twin
+    # a spec on a stock task without its own env class leaves the twin to Isaac Lab's name mirror
+    plain = new_id()
+    assert register_spec_files([write_spec(tmp_path, cartpole_spec(plain, base="Isaac-Cartpole-Direct"))]) == {}
+    assert "warp_entry_point" not in gym.spec(plain).kwargs
 
 
 def test_a_missing_asset_in_nested_form_is_caught_at_registration(tmp_path):

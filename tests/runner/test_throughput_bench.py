@@ -73,12 +73,15 @@ def test_bad_sizes_are_rejected(flag, capsys):
     assert f"{flag} must be >= 1" in capsys.readouterr().err
 
 
-def test_benchmark_on_an_isaac_lab_task_offline(tmp_path):
-    """The kit-less Isaac Lab path: resolve the task config, launch_simulation, gym.make, RslRlVecEnvWrapper."""
+@pytest.mark.parametrize("frontend", ["torch", "warp"])
+def test_benchmark_on_an_isaac_lab_task_offline(tmp_path, frontend):
+    """The kit-less Isaac Lab path: resolve the task config, launch_simulation, the env of ``isaaclab train
+    --frontend <frontend>`` (the task's Warp twin for "warp"), RslRlVecEnvWrapper."""
     out = tmp_path / "cartpole"
     command = [
         sys.executable, "-m", "isaaclab_gr00t.bench.throughput", "--task", "GR00T-Cartpole-Direct",
         "--num_envs", "8", "--iterations", "1", "--env_steps", "3", "--device", "cpu", "--out", str(out),
+        "--frontend", frontend,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -88,3 +91,5 @@ def test_benchmark_on_an_isaac_lab_task_offline(tmp_path):
     ]
     assert all(float(row.split(" | ")[2].replace(",", "")) > 0 for row in rows)
     assert (tmp_path / "cartpole.png").exists()
+    assert f"; {frontend} frontend;" in (tmp_path / "cartpole.md").read_text()
+    assert ("InteractiveSceneWarp" in done.stdout + done.stderr) == (frontend == "warp")

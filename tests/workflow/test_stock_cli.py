@@ -38,6 +38,18 @@ def test_state_task_trains_and_plays_offline(offline_cli):
     assert offline_cli.network_attempts() == []
 
 
+def test_warp_frontend_trains_the_task_s_warp_twin_and_resumes(offline_cli):
+    """``--frontend warp`` builds Isaac Lab's Warp twin that the task spec names (its graph-captured step)."""
+    args = ("train", "--rl_library", "rsl_rl", "--task", "GR00T-Ant-Direct", "--frontend", "warp",
+            "env.scene.num_envs=16", "agent.num_steps_per_env=8", "agent.max_iterations=2", "agent.save_interval=1")
+    first = offline_cli.run(*args)
+    assert "InteractiveSceneWarp" in first.stdout + first.stderr
+    assert [path.name for path in checkpoints(offline_cli, "gr00t_ant_direct")] == ["model_1.pt", "model_2.pt"]
+    offline_cli.run(*args, "--checkpoint", "latest")
+    assert checkpoints(offline_cli, "gr00t_ant_direct")[-1].name == "model_4.pt"
+    assert offline_cli.network_attempts() == []
+
+
 def test_camera_task_trains_and_plays_offline(offline_cli):
     offline_cli.run(
         "train", "--rl_library", "rsl_rl", "--task", "GR00T-Cartpole-Camera-Direct",
