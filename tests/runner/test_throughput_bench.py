@@ -26,13 +26,13 @@ def test_benchmark_writes_table_and_plot(tmp_path):
 
 
 def test_profile_writes_op_tables_per_learner(tmp_path):
-    out = tmp_path / "throughput"
+    out = tmp_path / "not_yet_made" / "throughput"
     throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "1", "--device", "cpu",
                      "--env_steps", "5", "--out", str(out), "--profile"])
     for index in (0, 1):
-        profile = (tmp_path / f"throughput_profile_{index}.txt").read_text()
+        profile = (out.parent / f"throughput_profile_{index}.txt").read_text()
         assert "## by host time (self)" in profile and "aten::" in profile
-    assert "PPO37Runner + PPO: 2 iterations" in (tmp_path / "throughput_profile_1.txt").read_text()
+    assert "PPO37Runner + PPO: 2 iterations" in (out.parent / "throughput_profile_1.txt").read_text()
 
 
 def test_learners_run_under_the_backend_flags_of_isaaclab_train(monkeypatch):
