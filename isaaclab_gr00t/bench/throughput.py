@@ -39,7 +39,6 @@ import torch
 from rsl_rl.algorithms import PPO
 from rsl_rl.env import VecEnv
 from rsl_rl.runners import OnPolicyRunner
-from rsl_rl.utils import resolve_callable
 
 from isaaclab_gr00t.envs import VecEnvWrapper
 from isaaclab_gr00t.runner import PPO37Runner
@@ -197,24 +196,10 @@ def stock_algorithm(algorithm: dict) -> dict:
     return {"class_name": "PPO"} | {k: v for k, v in algorithm.items() if k in accepted and k != "class_name"}
 
 
-def stock_model(model: dict) -> dict:
-    """A model section as stock rsl_rl runs it: a project subclass of an rsl_rl model becomes that rsl_rl model
-    (e.g. the mixed-precision CNN becomes ``CNNModel``), without the fields the rsl_rl model does not take."""
-    model_class = resolve_callable(model["class_name"])
-    rsl_rl_base = next((c for c in model_class.__mro__ if c.__module__.startswith("rsl_rl.")), model_class)
-    if rsl_rl_base is model_class:
-        return model
-    accepted = set(inspect.signature(rsl_rl_base.__init__).parameters)
-    return {"class_name": rsl_rl_base.__name__} | {k: v for k, v in model.items() if k in accepted}
-
-
 def learner_configs(task_cfg: dict) -> list[tuple[str, type, dict]]:
     """Stock runner + PPO, PPO37Runner + PPO and, if different, PPO37Runner + the task's own algorithm."""
     stock = copy.deepcopy(task_cfg) | {"class_name": "OnPolicyRunner"}
     stock["algorithm"] = stock_algorithm(task_cfg["algorithm"])
-    for model in ("actor", "critic"):
-        if model in stock:
-            stock[model] = stock_model(stock[model])
     learners = [
         ("rsl_rl OnPolicyRunner + PPO", OnPolicyRunner, stock),
         ("PPO37Runner + PPO", PPO37Runner, copy.deepcopy(stock) | {"class_name": "isaaclab_gr00t.runner:PPO37Runner"}),

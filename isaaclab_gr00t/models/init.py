@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 import torch.nn as nn
 
 
@@ -26,7 +25,7 @@ def orthogonal_init_(
     """
     for module in model.modules():
         if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            _orthogonal_any_layout_(module.weight, gain=hidden_gain)
+            nn.init.orthogonal_(module.weight, gain=hidden_gain)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
         elif isinstance(module, (nn.LSTM, nn.GRU)):
@@ -40,11 +39,3 @@ def orthogonal_init_(
     distribution = getattr(model, "distribution", None)
     if distribution is not None:
         distribution.init_mlp_weights(model.mlp)
-
-
-@torch.no_grad()
-def _orthogonal_any_layout_(weight: torch.Tensor, gain: float) -> None:
-    """``nn.init.orthogonal_``, also for weights in a non-contiguous layout (channels-last convolutions)."""
-    contiguous = torch.empty_like(weight, memory_format=torch.contiguous_format)
-    nn.init.orthogonal_(contiguous, gain=gain)
-    weight.copy_(contiguous)

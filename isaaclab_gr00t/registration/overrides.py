@@ -25,7 +25,6 @@ CONFIG_KINDS: dict[str, str] = {
     # model configs
     "mlp": "isaaclab_rl.rsl_rl:RslRlMLPModelCfg",
     "cnn": "isaaclab_rl.rsl_rl:RslRlCNNModelCfg",
-    "cnn_mixed_precision": "isaaclab_gr00t.models:MixedPrecisionCNNModelCfg",
     "rnn": "isaaclab_rl.rsl_rl:RslRlRNNModelCfg",
     "gr00t_actor": "isaaclab_gr00t.gr00t:GR00TActorCfg",
     "gr00t_critic": "isaaclab_gr00t.gr00t:GR00TCriticCfg",
