@@ -38,7 +38,7 @@ def test_state_task_trains_and_plays_offline(offline_cli):
     assert offline_cli.network_attempts() == []
 
 
-def test_warp_frontend_trains_the_task_s_warp_twin_and_resumes(offline_cli):
+def test_warp_frontend_trains_resumes_and_plays_the_task_s_warp_twin(offline_cli):
     """``--frontend warp`` builds Isaac Lab's Warp twin that the task spec names (its graph-captured step)."""
     args = ("train", "--rl_library", "rsl_rl", "--task", "GR00T-Ant-Direct", "--frontend", "warp",
             "env.scene.num_envs=16", "agent.num_steps_per_env=8", "agent.max_iterations=2", "agent.save_interval=1")
@@ -47,6 +47,11 @@ def test_warp_frontend_trains_the_task_s_warp_twin_and_resumes(offline_cli):
     assert [path.name for path in checkpoints(offline_cli, "gr00t_ant_direct")] == ["model_1.pt", "model_2.pt"]
     offline_cli.run(*args, "--checkpoint", "latest")
     assert checkpoints(offline_cli, "gr00t_ant_direct")[-1].name == "model_4.pt"
+    exported = offline_cli.play_until_exported(
+        "--rl_library", "rsl_rl", "--task", "GR00T-Ant-Direct", "--frontend", "warp", "--num_envs", "4",
+        "--checkpoint", "latest",
+    )
+    check_exported_policy(exported, (torch.zeros(2, 60),), action_dim=8)
     assert offline_cli.network_attempts() == []
 
 
