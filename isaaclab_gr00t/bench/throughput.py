@@ -257,11 +257,8 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
     """
     from isaaclab_rl.entrypoints.common import scoped_torch_backend_flags
 
-    with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), open_task(
-        task, args.num_envs, args.device, args.seed, args.frontend
-    ) as (
-        env, task_cfg
-    ):
+    task_env = open_task(task, args.num_envs, args.device, args.seed, args.frontend)
+    with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), task_env as (env, task_cfg):
         results = [measure_env_only(env, args.env_steps, args.device)]
         learners = learner_configs(task_cfg)
         # one untimed iteration first, so one-off costs (lazy init, kernel caches) do not fall on the first learner
@@ -289,7 +286,8 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
         f"Command: `python -m isaaclab_gr00t.bench.throughput {' '.join(sys.argv[1:])}`",
         "",
         f"Device: {device_name(args.device)}; torch {torch.__version__}; rsl-rl-lib "
-        f"{importlib.metadata.version('rsl-rl-lib')}; {args.frontend} frontend; {args.num_envs} envs; {args.iterations} iterations per learner.",
+        f"{importlib.metadata.version('rsl-rl-lib')}; {args.frontend} frontend; {args.num_envs} envs; "
+        f"{args.iterations} iterations per learner.",
         "",
         "| task | learner | steps/s | of env-only | collect s/it | learn s/it | peak torch MiB | "
         f"s to return >= {threshold} | last mean return |",
@@ -356,7 +354,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, required=True, help="Learning iterations per learner.")
     parser.add_argument("--device", default="cuda:0", help="Device of the simulation and the learners.")
     parser.add_argument("--frontend", choices=("torch", "warp"), default="torch",
-                        help="Isaac Lab's env runtime, as `isaaclab train --frontend`: 'warp' runs the task's Warp twin.")
+                        help="Isaac Lab's env runtime, as in `isaaclab train --frontend`; warp: the task's Warp twin.")
     parser.add_argument("--env_steps", type=int, default=100, help="Timed steps of the env-only measurement.")
     parser.add_argument("--reward_threshold", type=float, default=None, help="Report wall time to this mean return.")
     parser.add_argument("--seed", type=int, default=42, help="Seed of the environment and every learner.")

@@ -23,8 +23,8 @@ def write_spec(folder: Path, body: str, name: str | None = None) -> Path:
 
 
 def cartpole_spec(
-    task_id: str, env: str = "", agent_overrides: str = "{}", base: str = "GR00T-Cartpole-Direct", env_class: str = "",
-    warp_env_class: str = "",
+    task_id: str, env: str = "", agent_overrides: str = "{}", base: str = "GR00T-Cartpole-Direct",
+    env_class: str = "", warp_env_class: str = "",
 ) -> str:
     return f"""
         id: {task_id}
@@ -155,7 +155,9 @@ BAD_SPECS = {
     "env_class not a subclass of the base env": (
         lambda i, m: cartpole_spec(i, env_class="isaaclab_gr00t.envs:VecEnvWrapper"), "env_class"
     ),
-    "warp_env_class not module:Class": (lambda i, m: cartpole_spec(i, warp_env_class="CartpoleWarpEnv"), "warp_env_class"),
+    "warp_env_class not module:Class": (
+        lambda i, m: cartpole_spec(i, warp_env_class="CartpoleWarpEnv"), "warp_env_class"
+    ),
     "warp_env_class not importable": (
         lambda i, m: cartpole_spec(i, warp_env_class="no_such_module:WarpEnv"), "warp_env_class"
     ),
@@ -222,7 +224,9 @@ def test_warp_env_class_is_registered_and_inherited(tmp_path):
     own, inherited = new_id(), new_id()
     mask_reset = "isaaclab_gr00t.envs.cartpole:MaskResetCartpoleEnv"
     files = [
-        write_spec(tmp_path, cartpole_spec(own, base="Isaac-Cartpole-Direct", env_class=mask_reset, warp_env_class=twin)),
+        write_spec(
+            tmp_path, cartpole_spec(own, base="Isaac-Cartpole-Direct", env_class=mask_reset, warp_env_class=twin)
+        ),
         write_spec(tmp_path, cartpole_spec(inherited)),
     ]
     assert register_spec_files(files) == {}
