@@ -189,10 +189,11 @@ def _warp_entry_point(spec: TaskSpec) -> str | None:
     """The env class ``--frontend warp`` builds: the spec's ``warp_env_class`` once imported, else the base task's.
 
     Isaac Lab finds a direct task's Warp twin by the name of its env entry point; a spec with its own
-    ``env_class`` breaks that mirror, so it names the twin here.
+    ``env_class`` breaks that mirror, so it names the twin here. Such a spec inherits no twin: its env class may
+    change the task in Python, which the base task's twin would not.
     """
     if spec.warp_env_class is None:
-        return gym.spec(spec.base).kwargs.get("warp_entry_point")
+        return None if spec.env_class else gym.spec(spec.base).kwargs.get("warp_entry_point")
     try:
         warp_class = _load_class(spec.warp_env_class)
     except (ImportError, AttributeError) as exc:

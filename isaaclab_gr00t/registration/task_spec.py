@@ -62,7 +62,7 @@ class TaskSpec:
     """``module:Class`` of the env to construct; None runs the base task's own env class."""
     warp_env_class: str | None = None
     """``module:Class`` of the env Isaac Lab's ``--frontend warp`` constructs (registered as ``warp_entry_point``);
-    None inherits the base task's."""
+    None inherits the base task's, unless the spec sets its own ``env_class``."""
 
 
 def _require(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:

@@ -232,10 +232,16 @@ def test_warp_env_class_is_registered_and_inherited(tmp_path):
     assert register_spec_files(files) == {}
     assert gym.spec(own).kwargs["warp_entry_point"] == twin
     assert gym.spec(inherited).kwargs["warp_entry_point"] == twin
-    # a spec on a stock task without its own env class leaves the twin to Isaac Lab's name mirror
-    plain = new_id()
-    assert register_spec_files([write_spec(tmp_path, cartpole_spec(plain, base="Isaac-Cartpole-Direct"))]) == {}
+    # a spec on a stock task without its own env class leaves the twin to Isaac Lab's name mirror, and one with
+    # its own env class but no twin inherits none (its env may differ from what the base's twin runs)
+    plain, own_env_only = new_id(), new_id()
+    files = [
+        write_spec(tmp_path, cartpole_spec(plain, base="Isaac-Cartpole-Direct")),
+        write_spec(tmp_path, cartpole_spec(own_env_only, env_class=mask_reset)),
+    ]
+    assert register_spec_files(files) == {}
     assert "warp_entry_point" not in gym.spec(plain).kwargs
+    assert "warp_entry_point" not in gym.spec(own_env_only).kwargs
 
 
 def test_a_missing_asset_in_nested_form_is_caught_at_registration(tmp_path):
