@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import importlib.metadata
 import inspect
 import os
@@ -63,12 +64,26 @@ class LearnerResult:
     peak_memory_mib: float | None
     curve: list[tuple[float, float]] = field(default_factory=list)
     """(wall seconds since learn() started, mean episode return of the iteration)."""
+    steps_per_second_range: tuple[float, float] | None = None
+    """(slowest, fastest) steps/s over the repeated runs this median run stands for; None for a single run."""
 
     def time_to(self, threshold: float | None) -> float | None:
         """Wall seconds until the mean episode return first reached ``threshold``."""
         if threshold is None:
             return None
         return next((seconds for seconds, value in self.curve if value >= threshold), None)
+
+
+def median_run(runs: list[LearnerResult]) -> LearnerResult:
+    """The run with the median steps/s (the slower middle one of an even count), with the range of all runs.
+
+    A whole run, not per-column medians, so its collect/learn times and return curve belong together.
+    """
+    if len(runs) == 1:
+        return runs[0]
+    ordered = sorted(runs, key=lambda run: run.steps_per_second)
+    speeds = (ordered[0].steps_per_second, ordered[-1].steps_per_second)
+    return dataclasses.replace(ordered[(len(ordered) - 1) // 2], steps_per_second_range=speeds)
 
 
 class EpisodeReturnProbe(VecEnvWrapper):
@@ -259,18 +274,24 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
 
     task_env = open_task(task, args.num_envs, args.device, args.seed, args.frontend)
     with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), task_env as (env, task_cfg):
-        results = [measure_env_only(env, args.env_steps, args.device)]
         learners = learner_configs(task_cfg)
         # one untimed iteration first, so one-off costs (lazy init, kernel caches) do not fall on the first learner
         _, warm_up_class, warm_up_cfg = learners[0]
         measure_learner("warm-up", warm_up_class, env, warm_up_cfg, 1, args.seed, args.device)
-        for index, (name, runner_class, cfg) in enumerate(learners):
-            profile_path = f"{args.out.removesuffix('.md')}_profile_{index}.txt" if args.profile and args.out else None
-            results.append(
-                measure_learner(name, runner_class, env, cfg, args.iterations, args.seed, args.device, profile_path)
-            )
-            print(f"[{task}] {name}: {results[-1].steps_per_second:,.0f} steps/s", flush=True)
-        return results
+        # repeats go round all measurements in turn, so a drift of the machine's speed falls on each alike
+        rounds = []
+        for repeat in range(args.repeats):
+            results = [measure_env_only(env, args.env_steps, args.device)]
+            for index, (name, runner_class, cfg) in enumerate(learners):
+                profile_path = None
+                if args.profile and args.out and repeat == args.repeats - 1:
+                    profile_path = f"{args.out.removesuffix('.md')}_profile_{index}.txt"
+                results.append(
+                    measure_learner(name, runner_class, env, cfg, args.iterations, args.seed, args.device, profile_path)
+                )
+                print(f"[{task}] run {repeat + 1}: {name}: {results[-1].steps_per_second:,.0f} steps/s", flush=True)
+            rounds.append(results)
+        return [median_run(list(runs)) for runs in zip(*rounds)]
 
 
 def device_name(device: str) -> str:
@@ -282,12 +303,13 @@ def device_name(device: str) -> str:
 def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResult]]) -> str:
     """Table of every measurement, with the command line and the machine."""
     threshold = args.reward_threshold
+    runs = f"; the median of {args.repeats} runs each, (slowest-fastest) steps/s in brackets" if args.repeats > 1 else ""
     lines = [
         f"Command: `python -m isaaclab_gr00t.bench.throughput {' '.join(sys.argv[1:])}`",
         "",
         f"Device: {device_name(args.device)}; torch {torch.__version__}; rsl-rl-lib "
         f"{importlib.metadata.version('rsl-rl-lib')}; {args.frontend} frontend; {args.num_envs} envs; "
-        f"{args.iterations} iterations per learner.",
+        f"{args.iterations} iterations per learner{runs}.",
         "",
         "| task | learner | steps/s | of env-only | collect s/it | learn s/it | peak torch MiB | "
         f"s to return >= {threshold} | last mean return |",
@@ -302,7 +324,9 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
             cells = [
                 task,
                 result.name,
-                f"{result.steps_per_second:,.0f}",
+                f"{result.steps_per_second:,.0f}" + (
+                    " ({:,.0f}-{:,.0f})".format(*result.steps_per_second_range) if result.steps_per_second_range else ""
+                ),
                 f"{result.steps_per_second / env_only:.0%}",
                 f"{result.collect_seconds:.3f}" if is_learner else "",
                 f"{result.learn_seconds:.3f}" if is_learner else "",
@@ -358,11 +382,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--env_steps", type=int, default=100, help="Timed steps of the env-only measurement.")
     parser.add_argument("--reward_threshold", type=float, default=None, help="Report wall time to this mean return.")
     parser.add_argument("--seed", type=int, default=42, help="Seed of the environment and every learner.")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="Runs of every measurement, taken in turns; the table shows each one's median run.")
     parser.add_argument("--out", default=None, help="Write <out>.md and <out>.png (e.g. docs/results/throughput).")
     parser.add_argument("--profile", action="store_true",
                         help="Also write <out>_profile_<i>.txt: torch.profiler op tables of learner i (needs --out).")
     args = parser.parse_args(argv)
-    for name in ("num_envs", "iterations", "env_steps"):
+    for name in ("num_envs", "iterations", "env_steps", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
     return args

@@ -1,5 +1,6 @@
 """The throughput benchmark runs end to end on CPU at tiny size (torch-only and Isaac Lab tasks)."""
 
+import re
 import subprocess
 import sys
 
@@ -64,9 +65,40 @@ def test_stock_switch_keeps_only_what_ppo_accepts():
     assert learners[0][2]["class_name"] == "OnPolicyRunner" and learners[2][2]["algorithm"] == own
 
 
-@pytest.mark.parametrize("flag", ["--num_envs", "--iterations"])
+def test_repeats_go_round_the_learners_and_report_the_median_run_with_its_range(tmp_path, capsys):
+    out = tmp_path / "repeated"
+    results = throughput.main(
+        ["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "1", "--device", "cpu",
+         "--env_steps", "5", "--repeats", "3", "--out", str(out)]
+    )
+    printed = [line.split(": ")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("[PointMass")]
+    # learners measured in turns: every learner once per run
+    assert printed == [f"[PointMass-Synthetic] run {run}" for run in (1, 1, 2, 2, 3, 3)]
+    for result in results["PointMass-Synthetic"]:
+        slowest, fastest = result.steps_per_second_range
+        assert slowest <= result.steps_per_second <= fastest
+    table = (tmp_path / "repeated.md").read_text()
+    assert "the median of 3 runs each" in table
+    rows = [line for line in table.splitlines() if line.startswith("| PointMass-Synthetic |")]
+    assert len(rows) == 3 and all(re.search(r"\| [\d,]+ \([\d,]+-[\d,]+\) \|", row) for row in rows)
+
+
+def test_the_median_run_is_a_whole_run():
+    def run(speed: float) -> throughput.LearnerResult:
+        return throughput.LearnerResult("x", speed, collect_seconds=speed / 10, learn_seconds=1.0,
+                                        peak_memory_mib=None, curve=[(1.0, speed)])
+
+    median = throughput.median_run([run(5.0), run(9.0), run(7.0)])
+    assert (median.steps_per_second, median.collect_seconds, median.curve) == (7.0, 0.7, [(1.0, 7.0)])
+    assert median.steps_per_second_range == (5.0, 9.0)
+    assert throughput.median_run([run(4.0), run(1.0), run(3.0), run(2.0)]).steps_per_second == 2.0
+    single = run(3.0)
+    assert throughput.median_run([single]) is single and single.steps_per_second_range is None
+
+
+@pytest.mark.parametrize("flag", ["--num_envs", "--iterations", "--repeats"])
 def test_bad_sizes_are_rejected(flag, capsys):
-    argv = ["--task", "PointMass-Synthetic", "--num_envs", "4", "--iterations", "1"]
+    argv = ["--task", "PointMass-Synthetic", "--num_envs", "4", "--iterations", "1", "--repeats", "1"]
     argv[argv.index(flag) + 1] = "0"
     with pytest.raises(SystemExit):
         throughput.parse_args(argv)
