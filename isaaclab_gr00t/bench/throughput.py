@@ -303,7 +303,9 @@ def device_name(device: str) -> str:
 def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResult]]) -> str:
     """Table of every measurement, with the command line and the machine."""
     threshold = args.reward_threshold
-    runs = f"; the median of {args.repeats} runs each, (slowest-fastest) steps/s in brackets" if args.repeats > 1 else ""
+    runs = ""
+    if args.repeats > 1:
+        runs = f"; the median of {args.repeats} runs each, (slowest-fastest) steps/s in brackets"
     lines = [
         f"Command: `python -m isaaclab_gr00t.bench.throughput {' '.join(sys.argv[1:])}`",
         "",
