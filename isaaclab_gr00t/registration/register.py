@@ -168,15 +168,21 @@ def register_task_spec(spec: TaskSpec) -> None:
     gym.register(id=spec.id, entry_point=_env_entry_point(spec), disable_env_checker=True, kwargs=kwargs)
 
 
+def _import_spec_class(spec: TaskSpec, field: str) -> Any:
+    """The object the spec's ``module:Class`` field names; a SpecError naming the field if it cannot be imported."""
+    path = getattr(spec, field)
+    try:
+        return _load_class(path)
+    except (ImportError, AttributeError) as exc:
+        raise SpecError(spec.source, field, f"cannot import '{path}': {exc}") from exc
+
+
 def _env_entry_point(spec: TaskSpec) -> Any:
     """The base task's env entry point, or the spec's ``env_class`` once checked to be a subclass of it."""
     base_entry_point = gym.spec(spec.base).entry_point
     if spec.env_class is None:
         return base_entry_point
-    try:
-        env_class = _load_class(spec.env_class)
-    except (ImportError, AttributeError) as exc:
-        raise SpecError(spec.source, "env_class", f"cannot import '{spec.env_class}': {exc}") from exc
+    env_class = _import_spec_class(spec, "env_class")
     base_class = _load_class(base_entry_point) if isinstance(base_entry_point, str) else base_entry_point
     if not (isinstance(env_class, type) and isinstance(base_class, type) and issubclass(env_class, base_class)):
         raise SpecError(
@@ -194,10 +200,7 @@ def _warp_entry_point(spec: TaskSpec) -> str | None:
     """
     if spec.warp_env_class is None:
         return None if spec.env_class else gym.spec(spec.base).kwargs.get("warp_entry_point")
-    try:
-        warp_class = _load_class(spec.warp_env_class)
-    except (ImportError, AttributeError) as exc:
-        raise SpecError(spec.source, "warp_env_class", f"cannot import '{spec.warp_env_class}': {exc}") from exc
+    warp_class = _import_spec_class(spec, "warp_env_class")
     if not isinstance(warp_class, type):
         raise SpecError(spec.source, "warp_env_class", f"'{spec.warp_env_class}' is not a class")
     return spec.warp_env_class
