@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 
 import torch
+import yaml
 from rsl_rl.algorithms import PPO
 from rsl_rl.env import VecEnv
 from rsl_rl.runners import OnPolicyRunner
@@ -66,6 +67,9 @@ class LearnerResult:
     """(wall seconds since learn() started, mean episode return of the iteration)."""
     steps_per_second_range: tuple[float, float] | None = None
     """(slowest, fastest) steps/s over the repeated runs this median run stands for; None for a single run."""
+    iteration_seconds: list[float] = field(default_factory=list)
+    """Collect + learn seconds of each iteration, as the runner logged them (one-off costs such as torch.compile
+    show in the first ones)."""
 
     def time_to(self, threshold: float | None) -> float | None:
         """Wall seconds until the mean episode return first reached ``threshold``."""
@@ -184,7 +188,8 @@ def measure_learner(
             writer.close()
     steps = iterations * cfg["num_steps_per_env"] * env.num_envs
     return LearnerResult(
-        name, steps / elapsed, sum(collect) / len(collect), sum(learn) / len(learn), peak_memory_mib(device), curve
+        name, steps / elapsed, sum(collect) / len(collect), sum(learn) / len(learn), peak_memory_mib(device), curve,
+        iteration_seconds=[c + u for c, u in zip(collect, learn)],
     )
 
 
@@ -211,8 +216,45 @@ def stock_algorithm(algorithm: dict) -> dict:
     return {"class_name": "PPO"} | {k: v for k, v in algorithm.items() if k in accepted and k != "class_name"}
 
 
-def learner_configs(task_cfg: dict) -> list[tuple[str, type, dict]]:
-    """Stock runner + PPO, PPO37Runner + PPO and, if different, PPO37Runner + the task's own algorithm."""
+def apply_agent_overrides(cfg: dict, overrides: list[str]) -> dict:
+    """A copy of the agent config dict with ``KEY=VALUE`` overrides applied (dotted keys, YAML values).
+
+    Only keys the config already has may be set, so a misspelt key fails instead of being ignored.
+    """
+    cfg = copy.deepcopy(cfg)
+    for override in overrides:
+        key, separator, text = override.partition("=")
+        if not separator or not key:
+            raise ValueError(f"--agent_override {override!r}: expected KEY=VALUE, e.g. torch_compile_mode=default")
+        *parents, leaf = key.split(".")
+        node = cfg
+        for depth, part in enumerate(parents):
+            node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                raise ValueError(f"--agent_override {override!r}: {'.'.join(parents[:depth + 1])!r} is not a section "
+                                 "of the task's agent config")
+        if leaf not in node:
+            raise ValueError(f"--agent_override {override!r}: the task's agent config has no field {key!r}; "
+                             f"fields here: {', '.join(sorted(node))}")
+        node[leaf] = yaml_value(text)
+    return cfg
+
+
+def yaml_value(text: str):
+    """``text`` read as YAML, with numbers in exponent form (``1e-3``, which YAML 1.1 reads as a string) as floats."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return float(value)
+    return value
+
+
+def learner_configs(task_cfg: dict, overrides: list[str] = ()) -> list[tuple[str, type, dict]]:
+    """Stock runner + PPO, PPO37Runner + PPO and, if different, PPO37Runner + the task's own algorithm.
+
+    ``overrides`` (``KEY=VALUE``) change the last learner only, the one that runs the task's own agent config:
+    stock rsl_rl stays as users run it.
+    """
     stock = copy.deepcopy(task_cfg) | {"class_name": "OnPolicyRunner"}
     stock["algorithm"] = stock_algorithm(task_cfg["algorithm"])
     learners = [
@@ -223,6 +265,8 @@ def learner_configs(task_cfg: dict) -> list[tuple[str, type, dict]]:
     if algorithm_name != "PPO":
         own = copy.deepcopy(task_cfg) | {"class_name": "isaaclab_gr00t.runner:PPO37Runner"}
         learners.append((f"PPO37Runner + {algorithm_name.rsplit(':', 1)[-1]}", PPO37Runner, own))
+    name, runner_class, own = learners[-1]
+    learners[-1] = (name, runner_class, apply_agent_overrides(own, overrides))
     return learners
 
 
@@ -274,7 +318,7 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
 
     task_env = open_task(task, args.num_envs, args.device, args.seed, args.frontend)
     with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), task_env as (env, task_cfg):
-        learners = learner_configs(task_cfg)
+        learners = learner_configs(task_cfg, args.agent_override)
         # one untimed iteration first, so one-off costs (lazy init, kernel caches) do not fall on the first learner
         _, warm_up_class, warm_up_cfg = learners[0]
         measure_learner("warm-up", warm_up_class, env, warm_up_cfg, 1, args.seed, args.device)
@@ -289,7 +333,9 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
                 results.append(
                     measure_learner(name, runner_class, env, cfg, args.iterations, args.seed, args.device, profile_path)
                 )
-                print(f"[{task}] run {repeat + 1}: {name}: {results[-1].steps_per_second:,.0f} steps/s", flush=True)
+                seconds = " ".join(f"{t:.3f}" for t in results[-1].iteration_seconds)
+                print(f"[{task}] run {repeat + 1}: {name}: {results[-1].steps_per_second:,.0f} steps/s; "
+                      f"seconds per iteration: {seconds}", flush=True)
             rounds.append(results)
         return [median_run(list(runs)) for runs in zip(*rounds)]
 
@@ -306,6 +352,8 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
     runs = ""
     if args.repeats > 1:
         runs = f"; the median of {args.repeats} runs each, (slowest-fastest) steps/s in brackets"
+    if args.agent_override:
+        runs += f"; the last learner with {', '.join(args.agent_override)}"
     lines = [
         f"Command: `python -m isaaclab_gr00t.bench.throughput {' '.join(sys.argv[1:])}`",
         "",
@@ -386,6 +434,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42, help="Seed of the environment and every learner.")
     parser.add_argument("--repeats", type=int, default=1,
                         help="Runs of every measurement, taken in turns; the table shows each one's median run.")
+    parser.add_argument("--agent_override", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="Change the last learner's agent config, the task's own (dotted keys, YAML values), "
+                             "e.g. torch_compile_mode=default algorithm.update_mode=graph; stock rsl_rl is left as is.")
     parser.add_argument("--out", default=None, help="Write <out>.md and <out>.png (e.g. docs/results/throughput).")
     parser.add_argument("--profile", action="store_true",
                         help="Also write <out>_profile_<i>.txt: torch.profiler op tables of learner i (needs --out).")

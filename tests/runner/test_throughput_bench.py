@@ -21,6 +21,10 @@ def test_benchmark_writes_table_and_plot(tmp_path):
         assert result.steps_per_second > 0
     for learner in results["PointMass-Synthetic"][1:]:
         assert len(learner.curve) == 2 and learner.time_to(-100.0) == learner.curve[0][0]
+        assert len(learner.iteration_seconds) == 2 and all(seconds > 0 for seconds in learner.iteration_seconds)
+        # the mean of the logged iterations is what the table's collect + learn columns show
+        mean_iteration = learner.collect_seconds + learner.learn_seconds
+        assert sum(learner.iteration_seconds) / 2 == pytest.approx(mean_iteration)
     table = (tmp_path / "results" / "throughput.md").read_text()
     assert table.count("| PointMass-Synthetic |") == 3 and "s to return >= -100.0" in table
     assert (tmp_path / "results" / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -63,6 +67,40 @@ def test_stock_switch_keeps_only_what_ppo_accepts():
     ]
     assert learners[0][2]["algorithm"] == {"class_name": "PPO", "learning_rate": 3e-4, "gamma": 0.98}
     assert learners[0][2]["class_name"] == "OnPolicyRunner" and learners[2][2]["algorithm"] == own
+
+
+def test_agent_overrides_change_only_the_learner_of_the_tasks_own_config():
+    own = {"class_name": "isaaclab_gr00t.ppo:PPO37", "learning_rate": 3e-4, "update_mode": "auto"}
+    task_cfg = {"class_name": "isaaclab_gr00t.runner:PPO37Runner", "torch_compile_mode": None, "algorithm": own}
+    learners = throughput.learner_configs(
+        task_cfg, ["algorithm.update_mode=eager", "torch_compile_mode=default", "algorithm.learning_rate=1e-3"]
+    )
+    changed = learners[-1][2]
+    assert changed["algorithm"]["update_mode"] == "eager" and changed["torch_compile_mode"] == "default"
+    assert changed["algorithm"]["learning_rate"] == pytest.approx(1e-3)  # YAML reads the value as a number
+    for _, _, cfg in learners[:-1]:
+        assert cfg["torch_compile_mode"] is None and cfg["algorithm"]["learning_rate"] == 3e-4
+    assert own["update_mode"] == "auto" and task_cfg["torch_compile_mode"] is None  # the task's config is untouched
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("algorithm.update_mod=eager", "has no field 'algorithm.update_mod'; fields here: class_name, learning_rate"),
+    ("learning_rate.value=1", "'learning_rate' is not a section"),
+    ("torch_compile_mode", "expected KEY=VALUE"),
+])
+def test_bad_agent_overrides_name_what_is_wrong(override, message):
+    task_cfg = {"torch_compile_mode": None, "algorithm": {"class_name": "PPO", "learning_rate": 3e-4}, "learning_rate": 1}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        throughput.learner_configs(task_cfg, [override])
+
+
+def test_agent_override_reaches_the_run_and_its_table(tmp_path, capsys):
+    out = tmp_path / "overridden"
+    results = throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "8", "--iterations", "1", "--device",
+                               "cpu", "--env_steps", "2", "--agent_override", "num_steps_per_env=8", "--out", str(out)])
+    assert len(results["PointMass-Synthetic"]) == 3
+    assert "the last learner with num_steps_per_env=8" in (tmp_path / "overridden.md").read_text()
+    assert "seconds per iteration: " in capsys.readouterr().out
 
 
 def test_repeats_go_round_the_learners_and_report_the_median_run_with_its_range(tmp_path, capsys):
