@@ -31,6 +31,7 @@ import importlib.metadata
 import inspect
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -52,6 +53,7 @@ TRAIN_BACKEND_FLAGS = {
     "cuda_matmul_allow_tf32": True, "cudnn_allow_tf32": True, "cudnn_deterministic": False, "cudnn_benchmark": True
 }
 """What isaaclab_rl's ``train_rsl_rl.run`` sets around training (Isaac Lab 3.0.0)."""
+EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 @dataclass
@@ -223,10 +225,8 @@ def apply_agent_overrides(cfg: dict, overrides: list[str]) -> dict:
     """
     cfg = copy.deepcopy(cfg)
     for override in overrides:
-        key, separator, text = override.partition("=")
-        if not separator or not key:
-            raise ValueError(f"--agent_override {override!r}: expected KEY=VALUE, e.g. torch_compile_mode=default")
-        *parents, leaf = key.split(".")
+        (*parents, leaf), text = parse_override(override)
+        key = ".".join((*parents, leaf))
         node = cfg
         for depth, part in enumerate(parents):
             node = node.get(part) if isinstance(node, dict) else None
@@ -240,12 +240,20 @@ def apply_agent_overrides(cfg: dict, overrides: list[str]) -> dict:
     return cfg
 
 
+def parse_override(override: str) -> tuple[list[str], str]:
+    """``"a.b=text"`` -> ``(["a", "b"], "text")``; ValueError naming the override if it is not ``KEY=VALUE``."""
+    key, separator, text = override.partition("=")
+    path = key.split(".")
+    if not separator or not all(part.strip() for part in path):
+        raise ValueError(f"--agent_override {override!r}: expected KEY=VALUE, e.g. torch_compile_mode=default")
+    return path, text
+
+
 def yaml_value(text: str):
     """``text`` read as YAML, with numbers in exponent form (``1e-3``, which YAML 1.1 reads as a string) as floats."""
     value = yaml.safe_load(text)
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            return float(value)
+    if isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value):
+        return float(value)
     return value
 
 
@@ -444,6 +452,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("num_envs", "iterations", "env_steps", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    for override in args.agent_override:
+        try:
+            parse_override(override)
+        except ValueError as error:
+            parser.error(str(error))
     return args
 
 

@@ -94,13 +94,29 @@ def test_bad_agent_overrides_name_what_is_wrong(override, message):
         throughput.learner_configs(task_cfg, [override])
 
 
-def test_agent_override_reaches_the_run_and_its_table(tmp_path, capsys):
+def test_agent_override_reaches_the_run_and_its_table(tmp_path, monkeypatch, capsys):
+    rollout_lengths = {}
+    measure = throughput.measure_learner
+
+    def recording_measure(name, runner_class, env, cfg, *args, **kwargs):
+        rollout_lengths[name] = cfg["num_steps_per_env"]
+        return measure(name, runner_class, env, cfg, *args, **kwargs)
+
+    monkeypatch.setattr(throughput, "measure_learner", recording_measure)
     out = tmp_path / "overridden"
-    results = throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "8", "--iterations", "1", "--device",
-                               "cpu", "--env_steps", "2", "--agent_override", "num_steps_per_env=8", "--out", str(out)])
-    assert len(results["PointMass-Synthetic"]) == 3
+    throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "8", "--iterations", "1", "--device", "cpu",
+                     "--env_steps", "2", "--agent_override", "num_steps_per_env=8", "--out", str(out)])
+    assert rollout_lengths == {"warm-up": 16, "rsl_rl OnPolicyRunner + PPO": 16, "PPO37Runner + PPO": 8}
     assert "the last learner with num_steps_per_env=8" in (tmp_path / "overridden.md").read_text()
     assert "seconds per iteration: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("override", ["learning_rate", "=3", "algorithm..lr=1", " =1"])
+def test_the_cli_refuses_an_override_that_is_not_key_value(override, capsys):
+    with pytest.raises(SystemExit):
+        throughput.parse_args(["--task", "PointMass-Synthetic", "--num_envs", "8", "--iterations", "1",
+                               "--agent_override", override])
+    assert f"--agent_override {override!r}: expected KEY=VALUE" in capsys.readouterr().err
 
 
 def test_repeats_go_round_the_learners_and_report_the_median_run_with_its_range(tmp_path, capsys):
