@@ -69,6 +69,9 @@ class LearnerResult:
     """(wall seconds since learn() started, mean episode return of the iteration)."""
     steps_per_second_range: tuple[float, float] | None = None
     """(slowest, fastest) steps/s over the repeated runs this median run stands for; None for a single run."""
+    episodes: int = 0
+    """Episodes that ended during the timed iterations: each one an environment reset, so a learner whose policy
+    fails more often also makes the environment do more work."""
     iteration_seconds: list[float] = field(default_factory=list)
     """Collect + learn seconds of each iteration, as the runner logged them (one-off costs such as torch.compile
     show in the first ones)."""
@@ -161,7 +164,7 @@ def measure_learner(
     torch.manual_seed(seed)
     probe = EpisodeReturnProbe(env)
     reset_peak_memory(device)
-    curve, collect, learn = [], [], []
+    curve, collect, learn, episodes = [], [], [], []
     with tempfile.TemporaryDirectory() as log_dir:
         runner = runner_class(probe, cfg, log_dir=log_dir, device=device)
         stock_log = runner.logger.log
@@ -171,6 +174,7 @@ def measure_learner(
             collect.append(kwargs["collect_time"])
             learn.append(kwargs["learn_time"])
             summary = probe.statistics.read()
+            episodes.append(summary.episodes)
             if summary.episodes > 0:
                 curve.append((time.perf_counter() - start, summary.mean_return))
 
@@ -191,7 +195,7 @@ def measure_learner(
     steps = iterations * cfg["num_steps_per_env"] * env.num_envs
     return LearnerResult(
         name, steps / elapsed, sum(collect) / len(collect), sum(learn) / len(learn), peak_memory_mib(device), curve,
-        iteration_seconds=[c + u for c, u in zip(collect, learn)],
+        episodes=sum(episodes), iteration_seconds=[c + u for c, u in zip(collect, learn)],
     )
 
 
@@ -370,8 +374,8 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
         f"{args.iterations} iterations per learner{runs}.",
         "",
         "| task | learner | steps/s | of env-only | collect s/it | learn s/it | peak torch MiB | "
-        f"s to return >= {threshold} | last mean return |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"s to return >= {threshold} | last mean return | episodes ended |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for task, task_results in results.items():
         env_only = task_results[0].steps_per_second
@@ -391,13 +395,15 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
                 f"{result.peak_memory_mib:,.0f}" if result.peak_memory_mib is not None else "n/a",
                 time_to_threshold if is_learner and threshold is not None else "",
                 f"{result.curve[-1][1]:.2f}" if result.curve else "",
+                f"{result.episodes:,}" if is_learner else "",
             ]
             lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
         "steps/s of a learner = iterations x num_steps_per_env x envs / wall time of `learn()` (logging and",
         "checkpoints included). Mean return = mean undiscounted return of the episodes that ended in an",
-        "iteration, measured identically for every learner by a device-side probe around the environment.",
+        "iteration, measured identically for every learner by a device-side probe around the environment, which",
+        "also counts the episodes that ended (each an environment reset) during the timed iterations.",
     ]
     return "\n".join(lines) + "\n"
 

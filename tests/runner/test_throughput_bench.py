@@ -30,6 +30,33 @@ def test_benchmark_writes_table_and_plot(tmp_path):
     assert (tmp_path / "results" / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_each_learner_counts_the_episodes_that_ended_in_its_timed_iterations(monkeypatch):
+    from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+
+    dones_seen, measure, step = {}, throughput.measure_learner, PointMassVecEnv.step
+
+    def counting_step(self, actions):
+        obs, rewards, dones, extras = step(self, actions)
+        dones_seen[current] = dones_seen.get(current, 0) + int(dones.sum())
+        return obs, rewards, dones, extras
+
+    def naming_measure(name, *args, **kwargs):
+        nonlocal current
+        current = name
+        return measure(name, *args, **kwargs)
+
+    current = None
+    monkeypatch.setattr(PointMassVecEnv, "step", counting_step)
+    monkeypatch.setattr(throughput, "measure_learner", naming_measure)
+    results = throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "3",
+                               "--device", "cpu", "--env_steps", "2"])
+    for learner in results["PointMass-Synthetic"][1:]:
+        # 3 rollouts of 16 steps in 32-step episodes (or shorter, when the point leaves the arena)
+        assert learner.episodes == dones_seen[learner.name] >= 16
+    assert "| episodes ended |" in throughput.markdown_table(throughput.parse_args(
+        ["--task", "x", "--num_envs", "1", "--iterations", "1", "--device", "cpu"]), results)
+
+
 def test_profile_writes_op_tables_per_learner(tmp_path):
     out = tmp_path / "not_yet_made" / "throughput"
     throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "1", "--device", "cpu",
