@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 from isaaclab.utils import to_dict
 
+from isaaclab_gr00t.bench.throughput import synchronize
 from isaaclab_gr00t.ppo import PPO37AlgorithmCfg
 from isaaclab_gr00t.runner import PPO37Runner
 from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
@@ -63,13 +64,11 @@ def best_seconds_per_step(step, steps: int, repeats: int, device: str) -> float:
     """The fastest of ``repeats`` timings of ``steps`` calls of ``step()``, per call."""
     best = math.inf
     for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         for _ in range(steps):
             step()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize(device)
+        synchronize(device)
         best = min(best, (time.perf_counter() - start) / steps)
     return best
 
