@@ -15,7 +15,6 @@ On CUDA the steps run eagerly here; PPO37Runner replays them from CUDA graphs
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from isaaclab.utils import to_dict
 
-from isaaclab_gr00t.bench.throughput import synchronize
+from isaaclab_gr00t.bench.throughput import require_at_least_one, silenced_stdout, synchronize
 from isaaclab_gr00t.ppo import PPO37AlgorithmCfg
 from isaaclab_gr00t.runner import PPO37Runner
 from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
@@ -78,7 +77,7 @@ def measure(name: str, changes: dict | None, args: argparse.Namespace) -> StepCo
     torch.manual_seed(args.seed)
     env = PointMassVecEnv(args.num_envs, seed=args.seed, device=args.device)
     cfg = point_mass_train_cfg(algorithm_cfg(changes)) | {"device": args.device}
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # rsl_rl's model summaries
+    with silenced_stdout():
         alg = PPO37Runner(env, cfg, log_dir=None, device=args.device).alg
     obs = env.get_observations().to(args.device)
     zero_actions = torch.zeros(env.num_envs, env.num_actions, device=args.device)
@@ -124,9 +123,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the environment and the networks.")
     parser.add_argument("--out", default=None, help="Also write the table to <out>.md.")
     args = parser.parse_args(argv)
-    for name in ("num_envs", "steps", "repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    require_at_least_one(parser, args, ("num_envs", "steps", "repeats"))
     return args
 
 

@@ -116,6 +116,20 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize(device)
 
 
+@contextlib.contextmanager
+def silenced_stdout():
+    """Drop what rsl_rl prints (model summaries, the per-iteration report): the benchmarks print their own table."""
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        yield
+
+
+def require_at_least_one(parser: argparse.ArgumentParser, args: argparse.Namespace, names: tuple[str, ...]) -> None:
+    """Stop with a usage error naming the first of the ``--names`` options that is below 1."""
+    for name in names:
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+
+
 def reset_peak_memory(device: str) -> None:
     if torch.device(device).type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -181,12 +195,12 @@ def measure_learner(
         runner.logger.log = log_and_probe
         synchronize(device)
         start = time.perf_counter()
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # rsl_rl's per-iteration report
+        with silenced_stdout():
             runner.learn(iterations, init_at_random_ep_len=cfg.get("init_at_random_ep_len", True))
         synchronize(device)
         elapsed = time.perf_counter() - start
         if profile_path:
-            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            with silenced_stdout():
                 write_profile(lambda: runner.learn(2), device, profile_path, f"{name}: 2 iterations after the timed run")
         # stock rsl_rl leaves its TensorBoard writer open; its thread would still write into the folder being removed
         writer = getattr(runner.logger, "writer", None)
@@ -229,8 +243,8 @@ def apply_agent_overrides(cfg: dict, overrides: list[str]) -> dict:
     """
     cfg = copy.deepcopy(cfg)
     for override in overrides:
-        (*parents, leaf), text = parse_override(override)
-        key = ".".join((*parents, leaf))
+        path, text = parse_override(override)
+        *parents, leaf = path
         node = cfg
         for depth, part in enumerate(parents):
             node = node.get(part) if isinstance(node, dict) else None
@@ -238,7 +252,7 @@ def apply_agent_overrides(cfg: dict, overrides: list[str]) -> dict:
                 raise ValueError(f"--agent_override {override!r}: {'.'.join(parents[:depth + 1])!r} is not a section "
                                  "of the task's agent config")
         if leaf not in node:
-            raise ValueError(f"--agent_override {override!r}: the task's agent config has no field {key!r}; "
+            raise ValueError(f"--agent_override {override!r}: the task's agent config has no field {'.'.join(path)!r}; "
                              f"fields here: {', '.join(sorted(node))}")
         node[leaf] = yaml_value(text)
     return cfg
@@ -455,9 +469,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="Also write <out>_profile_<i>.txt: torch.profiler op tables of learner i (needs --out).")
     args = parser.parse_args(argv)
-    for name in ("num_envs", "iterations", "env_steps", "repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    require_at_least_one(parser, args, ("num_envs", "iterations", "env_steps", "repeats"))
     for override in args.agent_override:
         try:
             parse_override(override)
