@@ -65,6 +65,9 @@ class OfflineCli:
             "ISAACLAB_GR00T_ASSET_DIR": str(root / "assets"),
             "HF_HUB_OFFLINE": "1",
             "OMP_NUM_THREADS": "2",
+            # play_until reads play's output from its log file while it runs: block-buffered, the line it waits for
+            # would stay in the child's buffer (a shell without PYTHONUNBUFFERED=1 timed out that way)
+            "PYTHONUNBUFFERED": "1",
         }
 
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
