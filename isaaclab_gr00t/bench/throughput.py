@@ -75,6 +75,9 @@ class LearnerResult:
     iteration_seconds: list[float] = field(default_factory=list)
     """Collect + learn seconds of each iteration, as the runner logged them (one-off costs such as torch.compile
     show in the first ones)."""
+    env_step_seconds: float = 0.0
+    """Mean host seconds per iteration inside the environment's ``step()``: the part of the collect time that is the
+    environment's (with any wait for device work queued before it, when the environment syncs)."""
 
     def time_to(self, threshold: float | None) -> float | None:
         """Wall seconds until the mean episode return first reached ``threshold``."""
@@ -102,9 +105,14 @@ class EpisodeReturnProbe(VecEnvWrapper):
         super().__init__(env)
         # returns only: the probe's kernels run for every learner but are not the learner's work
         self.statistics = RolloutStatistics(env.num_envs, env.get_observations(), str(env.device), count_nonfinite=False)
+        self.env_step_seconds = 0.0
+        """Host seconds spent in the wrapped env's ``step()`` so far (no sync added: the timing must not change the
+        loop it measures)."""
 
     def step(self, actions: torch.Tensor):
+        start = time.perf_counter()
         obs, rewards, dones, extras = self.env.step(actions)
+        self.env_step_seconds += time.perf_counter() - start
         with torch.inference_mode():
             self.statistics.record(obs, rewards, dones, {})
         return obs, rewards, dones, extras
@@ -194,11 +202,13 @@ def measure_learner(
 
         runner.logger.log = log_and_probe
         synchronize(device)
+        probe.env_step_seconds = 0.0
         start = time.perf_counter()
         with silenced_stdout():
             runner.learn(iterations, init_at_random_ep_len=cfg.get("init_at_random_ep_len", True))
         synchronize(device)
         elapsed = time.perf_counter() - start
+        env_step_seconds = probe.env_step_seconds
         if profile_path:
             with silenced_stdout():
                 write_profile(lambda: runner.learn(2), device, profile_path, f"{name}: 2 iterations after the timed run")
@@ -210,6 +220,7 @@ def measure_learner(
     return LearnerResult(
         name, steps / elapsed, sum(collect) / len(collect), sum(learn) / len(learn), peak_memory_mib(device), curve,
         episodes=sum(episodes), iteration_seconds=[c + u for c, u in zip(collect, learn)],
+        env_step_seconds=env_step_seconds / iterations,
     )
 
 
@@ -387,9 +398,9 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
         f"{importlib.metadata.version('rsl-rl-lib')}; {args.frontend} frontend; {args.num_envs} envs; "
         f"{args.iterations} iterations per learner{runs}.",
         "",
-        "| task | learner | steps/s | of env-only | collect s/it | learn s/it | peak torch MiB | "
+        "| task | learner | steps/s | of env-only | collect s/it | in env.step s/it | learn s/it | peak torch MiB | "
         f"s to return >= {threshold} | last mean return | episodes ended |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for task, task_results in results.items():
         env_only = task_results[0].steps_per_second
@@ -405,6 +416,7 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
                 ),
                 f"{result.steps_per_second / env_only:.0%}",
                 f"{result.collect_seconds:.3f}" if is_learner else "",
+                f"{result.env_step_seconds:.3f}" if is_learner else "",
                 f"{result.learn_seconds:.3f}" if is_learner else "",
                 f"{result.peak_memory_mib:,.0f}" if result.peak_memory_mib is not None else "n/a",
                 time_to_threshold if is_learner and threshold is not None else "",
@@ -418,6 +430,8 @@ def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResu
         "checkpoints included). Mean return = mean undiscounted return of the episodes that ended in an",
         "iteration, measured identically for every learner by a device-side probe around the environment, which",
         "also counts the episodes that ended (each an environment reset) during the timed iterations.",
+        "\"in env.step\" = host seconds per iteration inside the environment's step() (part of collect; it includes",
+        "waits for device work queued before it when the environment syncs), the rest of collect is the learner's.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -57,6 +57,29 @@ def test_each_learner_counts_the_episodes_that_ended_in_its_timed_iterations(mon
         ["--task", "x", "--num_envs", "1", "--iterations", "1", "--device", "cpu"]), results)
 
 
+def test_the_time_inside_env_step_is_split_from_the_learners_collect_time(monkeypatch):
+    import time
+
+    from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+
+    step = PointMassVecEnv.step
+
+    def slow_step(self, actions):
+        time.sleep(0.004)
+        return step(self, actions)
+
+    monkeypatch.setattr(PointMassVecEnv, "step", slow_step)
+    results = throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "2",
+                               "--device", "cpu", "--env_steps", "2"])
+    for learner in results["PointMass-Synthetic"][1:]:
+        # 16 steps an iteration, each at least 4 ms inside step(); the learner's work is the rest of collect
+        assert 16 * 0.004 <= learner.env_step_seconds < learner.collect_seconds
+    table = throughput.markdown_table(throughput.parse_args(
+        ["--task", "x", "--num_envs", "1", "--iterations", "1", "--device", "cpu"]), results)
+    stock_row = next(line for line in table.splitlines() if "| rsl_rl OnPolicyRunner + PPO |" in line)
+    assert f"| {results['PointMass-Synthetic'][1].env_step_seconds:.3f} |" in stock_row
+
+
 def test_profile_writes_op_tables_per_learner(tmp_path):
     out = tmp_path / "not_yet_made" / "throughput"
     throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "1", "--device", "cpu",
