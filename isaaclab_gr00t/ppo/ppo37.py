@@ -39,7 +39,7 @@ _OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 _UPDATE_MODES = ("auto", "eager", "device", "graph")
-_METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm")
+_LOSS_METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
 _ADAPTIVE_METRICS = ("analytic_kl",)  # reported (and steering the lr) with schedule="adaptive" only
 _COUNTERS = ("optimizer_steps", "nonfinite_skips", "worst_nonfinite_run")
 
@@ -190,7 +190,11 @@ class PPO37:
         self.update_count = 0
         # Device-side bookkeeping of the update (read once per update): metric sums, optimizer steps, skipped steps,
         # and the length of the current run of non-finite steps, which carries over from one update to the next.
-        self._sums = {k: torch.zeros((), device=device) for k in _METRICS + _ADAPTIVE_METRICS + _COUNTERS}
+        # One buffer, so a minibatch step adds all its metrics with one kernel; _sums names its entries (views).
+        sums = torch.zeros(len(self._metric_keys()) + len(_COUNTERS), device=device)
+        self._sums = dict(zip(self._metric_keys() + _COUNTERS, sums.unbind()))
+        self._sums_buffer = sums
+        self._metric_sums = sums[: len(self._metric_keys())]
         self._nonfinite_run = torch.zeros((), device=device)
         self._rollout_adv_stats = torch.zeros(2, device=device)
         # written by every minibatch step: graph replays do not refresh the Python-side distribution object
@@ -428,7 +432,7 @@ class PPO37:
 
         st = self.storage
         num_units = st.num_envs if self.is_recurrent else st.num_envs * st.num_transitions_per_env
-        torch._foreach_zero_(list(self._sums.values()))
+        self._sums_buffer.zero_()
         if not self.normalize_advantage_per_mini_batch:
             self._rollout_adv_stats.copy_(torch.stack(self._advantage_stats(st.advantages)))
         run_minibatch_step = self._minibatch_step
@@ -485,7 +489,8 @@ class PPO37:
         return result
 
     def _metric_keys(self) -> tuple[str, ...]:
-        return _METRICS + (_ADAPTIVE_METRICS if self.schedule == "adaptive" else ())
+        """What each optimizer step reports, in the order of its metric vector."""
+        return _LOSS_METRICS + (_ADAPTIVE_METRICS if self.schedule == "adaptive" else ()) + ("grad_norm",)
 
     def _minibatch_step(self, minibatch: torch.Tensor) -> None:
         """One optimizer step on the samples (or env trajectories) ``minibatch``, with device-side bookkeeping.
@@ -505,7 +510,7 @@ class PPO37:
             adv_mean, adv_std = self._rollout_adv_stats
 
         self.optimizer.zero_grad(set_to_none=True)
-        step_sums = {k: torch.zeros((), device=self.device) for k in self._metric_keys()}
+        micro_metrics = []
         # Gradient accumulation: equal chunks, each loss weighted 1/num_micro_batches, sum = minibatch grad
         for micro in minibatch.chunk(self.num_micro_batches):
             # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
@@ -524,10 +529,9 @@ class PPO37:
                 # [detail 12] debug variables; approx_kl is the low-variance estimator (r - 1) - log r
                 approx_kl = ((ratio - 1.0) - log_ratio).mean()
                 clip_fraction = ((ratio - 1.0).abs() > self.clip_param).float().mean()
-                if self.schedule == "adaptive":
-                    step_sums["analytic_kl"] += self.actor.get_kl_divergence(
-                        batch.old_distribution_params, self.actor.output_distribution_params
-                    ).mean() / self.num_micro_batches
+                analytic_kl = () if self.schedule != "adaptive" else (self.actor.get_kl_divergence(
+                    batch.old_distribution_params, self.actor.output_distribution_params
+                ).mean(),)
 
             advantages = batch.advantages.squeeze(-1)
             if self.normalize_advantage:
@@ -546,27 +550,28 @@ class PPO37:
                 value_error = torch.max(value_error, (clipped_values - batch.returns).square())
             value_loss = 0.5 * value_error.mean()
             # [detail 10] total loss with entropy bonus
-            loss = policy_loss - self.entropy_coef * entropy.mean() + self.value_loss_coef * value_loss
+            entropy = entropy.mean()
+            loss = policy_loss - self.entropy_coef * entropy + self.value_loss_coef * value_loss
             (loss / self.num_micro_batches).backward()
-
-            for key, value in (("policy_loss", policy_loss), ("value_loss", value_loss),
-                               ("entropy", entropy.mean()), ("approx_kl", approx_kl),
-                               ("clip_fraction", clip_fraction)):
-                step_sums[key] += value.detach() / self.num_micro_batches
+            micro_metrics.append(torch.stack([policy_loss, value_loss, entropy, approx_kl, clip_fraction,
+                                              *analytic_kl]).detach())
         self._action_std.copy_(self.actor.output_std.detach().mean())
+        # the micro-batches are equal chunks: their mean is the minibatch's value
+        loss_metrics = torch.stack(micro_metrics).mean(0)
+        step = dict(zip(self._metric_keys(), loss_metrics.unbind()))
 
         if self.is_multi_gpu:
             reduce_gradients_in_buckets(self._params, self.gpu_world_size, self.grad_reduce_bucket_mb)
             for key in ("approx_kl", "analytic_kl"):
-                if key in step_sums:
-                    dist.all_reduce(step_sums[key])
-                    step_sums[key] /= self.gpu_world_size
+                if key in step:
+                    dist.all_reduce(step[key])
+                    step[key] /= self.gpu_world_size
         # [detail 11] one global gradient-norm clip over every trained parameter of actor and critic
-        step_sums["grad_norm"] = nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True).detach()
+        grad_norm = nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True).detach()
+        metrics = torch.cat([loss_metrics, grad_norm.view(1)])
 
         # Non-finite guard: a skipped step leaves the weights and Adam's moments untouched.
-        finite = torch.isfinite(step_sums["grad_norm"]) & torch.isfinite(step_sums["policy_loss"]
-                                                                          + step_sums["value_loss"])
+        finite = torch.isfinite(metrics).all()
         if self.is_multi_gpu:
             finite = finite.float()
             dist.all_reduce(finite, op=dist.ReduceOp.MIN)
@@ -577,18 +582,17 @@ class PPO37:
             if finite_on_host:
                 self.optimizer.step()
                 if self.schedule == "adaptive":
-                    self._adapt_learning_rate(float(step_sums["analytic_kl"]))
+                    self._adapt_learning_rate(float(step["analytic_kl"]))
         else:
             # device/graph: fused Adam leaves weights, moments and step count untouched where the step is not finite
             self._skip_step.copy_(~finite)
             self.optimizer.step()
             if self.schedule == "adaptive":
-                self._adapt_learning_rate_on_device(step_sums["analytic_kl"], finite)
+                self._adapt_learning_rate_on_device(step["analytic_kl"], finite)
 
-        for key, value in step_sums.items():
-            self._sums[key] += torch.where(finite, value, 0.0)
-        self._sums["optimizer_steps"] += finite.float()
-        self._sums["nonfinite_skips"] += (~finite).float()
+        self._metric_sums += torch.where(finite, metrics, 0.0)
+        self._sums["optimizer_steps"] += finite
+        self._sums["nonfinite_skips"] += ~finite
         self._nonfinite_run.copy_(torch.where(finite, 0.0, self._nonfinite_run + 1.0))
         torch.maximum(self._sums["worst_nonfinite_run"], self._nonfinite_run, out=self._sums["worst_nonfinite_run"])
         if self.update_mode == "eager" and not finite_on_host:
