@@ -4,8 +4,9 @@ For each task the same environment instance (built kit-less, the way ``isaaclab 
 measured four ways:
 
 1. env-only: random actions in ``[-1, 1]``, no learner: the ceiling any learner can reach;
-2. ``OnPolicyRunner`` + ``PPO``: stock rsl_rl with the task's agent config switched to stock;
-3. ``PPO37Runner`` + ``PPO``: the same algorithm under this project's runner (the runner's own effect);
+2. ``OnPolicyRunner`` + ``PPO``: stock rsl_rl as users run it on the task, with the task's stock agent config
+   (``--agent rsl_rl_stock_cfg_entry_point``), or the task's own config switched to stock ``PPO`` if it has none;
+3. ``PPO37Runner`` + ``PPO``: the same config under this project's runner (the runner's own effect);
 4. ``PPO37Runner`` + the task's algorithm, when the task does not already use stock ``PPO``.
 
 Every learner starts from the same seed and a reset environment. Mean episode return is measured for all of
@@ -53,6 +54,8 @@ TRAIN_BACKEND_FLAGS = {
     "cuda_matmul_allow_tf32": True, "cudnn_allow_tf32": True, "cudnn_deterministic": False, "cudnn_benchmark": True
 }
 """What isaaclab_rl's ``train_rsl_rl.run`` sets around training (Isaac Lab 3.0.0)."""
+STOCK_AGENT_ENTRY_POINT = "rsl_rl_stock_cfg_entry_point"
+"""A task's stock rsl_rl agent (what ``isaaclab train --agent rsl_rl_stock_cfg_entry_point`` runs), when it has one."""
 EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
@@ -286,14 +289,22 @@ def yaml_value(text: str):
     return value
 
 
-def learner_configs(task_cfg: dict, overrides: list[str] = ()) -> list[tuple[str, type, dict]]:
+def learner_configs(
+    task_cfg: dict, overrides: list[str] = (), stock_cfg: dict | None = None
+) -> list[tuple[str, type, dict]]:
     """Stock runner + PPO, PPO37Runner + PPO and, if different, PPO37Runner + the task's own algorithm.
 
-    ``overrides`` (``KEY=VALUE``) change the last learner only, the one that runs the task's own agent config:
-    stock rsl_rl stays as users run it.
+    Args:
+        task_cfg: The task's own agent config (dict form).
+        overrides: ``KEY=VALUE`` changes to the last learner only, the one that runs the task's own agent config:
+            stock rsl_rl stays as users run it.
+        stock_cfg: The task's stock rsl_rl agent config, for both ``PPO`` learners; without one, they run the task's
+            own config switched to stock ``PPO`` (fields ``PPO`` does not take are dropped).
     """
-    stock = copy.deepcopy(task_cfg) | {"class_name": "OnPolicyRunner"}
-    stock["algorithm"] = stock_algorithm(task_cfg["algorithm"])
+    if stock_cfg is None:
+        stock_cfg = copy.deepcopy(task_cfg)
+        stock_cfg["algorithm"] = stock_algorithm(task_cfg["algorithm"])
+    stock = copy.deepcopy(stock_cfg) | {"class_name": "OnPolicyRunner"}
     learners = [
         ("rsl_rl OnPolicyRunner + PPO", OnPolicyRunner, stock),
         ("PPO37Runner + PPO", PPO37Runner, copy.deepcopy(stock) | {"class_name": "isaaclab_gr00t.runner:PPO37Runner"}),
@@ -309,11 +320,16 @@ def learner_configs(task_cfg: dict, overrides: list[str] = ()) -> list[tuple[str
 
 @contextlib.contextmanager
 def open_task(task: str, num_envs: int, device: str, seed: int, frontend: str = "torch"):
-    """Yield ``(env, agent_cfg_dict)`` for a task, built kit-less like ``isaaclab train --frontend <frontend>``."""
+    """Yield ``(env, agent_cfg, stock_agent_cfg)`` for a task, built kit-less like ``isaaclab train --frontend <f>``.
+
+    The configs are dicts; ``stock_agent_cfg`` is the task's :data:`STOCK_AGENT_ENTRY_POINT` config, or None.
+    """
     if task == SYNTHETIC_TASK:
         torch.manual_seed(seed)
-        yield PointMassVecEnv(num_envs, seed=seed, device=device), point_mass_train_cfg() | {"device": device}
+        yield PointMassVecEnv(num_envs, seed=seed, device=device), point_mass_train_cfg() | {"device": device}, None
         return
+
+    import gymnasium as gym
 
     from isaaclab.app import add_launcher_args, launch_simulation
     from isaaclab.cli import load_external_tasks
@@ -331,16 +347,22 @@ def open_task(task: str, num_envs: int, device: str, seed: int, frontend: str = 
     env_cfg.scene.num_envs = num_envs
     env_cfg.sim.device = device
     env_cfg.seed = seed
-    agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, importlib.metadata.version("rsl-rl-lib"))
-    agent_cfg.device = device
-    agent_cfg.seed = seed
+    agent_cfgs = [agent_cfg]
+    if STOCK_AGENT_ENTRY_POINT in gym.spec(task).kwargs:
+        agent_cfgs.append(resolve_task_config(task, STOCK_AGENT_ENTRY_POINT, overrides=[])[1])
+    for index, cfg in enumerate(agent_cfgs):
+        agent_cfgs[index] = cfg = handle_deprecated_rsl_rl_cfg(cfg, importlib.metadata.version("rsl-rl-lib"))
+        cfg.device = device
+        cfg.seed = seed
+    agent_cfg = agent_cfgs[0]
+    stock_agent_cfg = to_dict(agent_cfgs[1]) if len(agent_cfgs) > 1 else None
     # Newton (and any Kit-based physics) must be started by launch_simulation around env creation and use
     with launch_simulation(env_cfg, launcher_args):
         cli_args = argparse.Namespace(frontend=frontend)
         env = create_isaaclab_env(task, env_cfg, cli_args, convert_marl_to_single_agent=False)
         env = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
         try:
-            yield env, to_dict(agent_cfg)
+            yield env, to_dict(agent_cfg), stock_agent_cfg
         finally:
             env.close()
 
@@ -354,8 +376,10 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
     from isaaclab_rl.entrypoints.common import scoped_torch_backend_flags
 
     task_env = open_task(task, args.num_envs, args.device, args.seed, args.frontend)
-    with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), task_env as (env, task_cfg):
-        learners = learner_configs(task_cfg, args.agent_override)
+    with scoped_torch_backend_flags(**TRAIN_BACKEND_FLAGS), task_env as (env, task_cfg, stock_cfg):
+        learners = learner_configs(task_cfg, args.agent_override, stock_cfg)
+        source = STOCK_AGENT_ENTRY_POINT if stock_cfg is not None else "the task's own, switched to stock PPO"
+        print(f"[{task}] stock rsl_rl agent config: {source}", flush=True)
         # one untimed iteration first, so one-off costs (lazy init, kernel caches) do not fall on the first learner
         _, warm_up_class, warm_up_cfg = learners[0]
         measure_learner("warm-up", warm_up_class, env, warm_up_cfg, 1, args.seed, args.device)

@@ -119,6 +119,15 @@ def test_stock_switch_keeps_only_what_ppo_accepts():
     assert learners[0][2]["class_name"] == "OnPolicyRunner" and learners[2][2]["algorithm"] == own
 
 
+def test_a_tasks_stock_agent_config_runs_both_ppo_learners():
+    own = {"class_name": "isaaclab_gr00t.ppo:PPO37", "num_learning_epochs": 8}
+    task_cfg = {"class_name": "isaaclab_gr00t.runner:PPO37Runner", "algorithm": own}
+    stock_cfg = {"class_name": "OnPolicyRunner", "algorithm": {"class_name": "PPO", "num_learning_epochs": 5}}
+    stock, runner_only, own_learner = (cfg for _, _, cfg in throughput.learner_configs(task_cfg, stock_cfg=stock_cfg))
+    assert stock == stock_cfg and runner_only == stock_cfg | {"class_name": "isaaclab_gr00t.runner:PPO37Runner"}
+    assert own_learner["algorithm"] == own and stock_cfg["class_name"] == "OnPolicyRunner"
+
+
 def test_agent_overrides_change_only_the_learner_of_the_tasks_own_config():
     own = {"class_name": "isaaclab_gr00t.ppo:PPO37", "learning_rate": 3e-4, "update_mode": "auto"}
     task_cfg = {"class_name": "isaaclab_gr00t.runner:PPO37Runner", "torch_compile_mode": None, "algorithm": own}
@@ -175,7 +184,8 @@ def test_repeats_go_round_the_learners_and_report_the_median_run_with_its_range(
         ["--task", "PointMass-Synthetic", "--num_envs", "16", "--iterations", "1", "--device", "cpu",
          "--env_steps", "5", "--repeats", "3", "--out", str(out)]
     )
-    printed = [line.split(": ")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("[PointMass")]
+    lines = capsys.readouterr().out.splitlines()
+    printed = [line.split(": ")[0] for line in lines if line.startswith("[PointMass") and "steps/s" in line]
     # learners measured in turns: every learner once per run
     assert printed == [f"[PointMass-Synthetic] run {run}" for run in (1, 1, 2, 2, 3, 3)]
     for result in results["PointMass-Synthetic"]:
@@ -229,3 +239,5 @@ def test_benchmark_on_an_isaac_lab_task_offline(tmp_path, frontend):
     assert (tmp_path / "cartpole.png").exists()
     assert f"; {frontend} frontend;" in (tmp_path / "cartpole.md").read_text()
     assert ("InteractiveSceneWarp" in done.stdout + done.stderr) == (frontend == "warp")
+    # stock rsl_rl runs the task's stock agent, as `isaaclab train --agent rsl_rl_stock_cfg_entry_point` would
+    assert "[GR00T-Cartpole-Direct] stock rsl_rl agent config: rsl_rl_stock_cfg_entry_point" in done.stdout
