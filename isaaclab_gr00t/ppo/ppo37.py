@@ -570,8 +570,8 @@ class PPO37:
         grad_norm = nn.utils.clip_grad_norm_(self._params, self.max_grad_norm, foreach=True).detach()
         metrics = torch.cat([loss_metrics, grad_norm.view(1)])
 
-        # Non-finite guard: a skipped step leaves the weights and Adam's moments untouched.
-        finite = torch.isfinite(metrics).all()
+        # Non-finite guard: a non-finite loss or gradient skips the step; weights and Adam's moments stay untouched.
+        finite = torch.isfinite(step["policy_loss"] + step["value_loss"] + grad_norm)
         if self.is_multi_gpu:
             finite = finite.float()
             dist.all_reduce(finite, op=dist.ReduceOp.MIN)
