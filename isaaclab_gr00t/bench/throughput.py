@@ -347,15 +347,18 @@ def open_task(task: str, num_envs: int, device: str, seed: int, frontend: str = 
     env_cfg.scene.num_envs = num_envs
     env_cfg.sim.device = device
     env_cfg.seed = seed
-    agent_cfgs = [agent_cfg]
-    if STOCK_AGENT_ENTRY_POINT in gym.spec(task).kwargs:
-        agent_cfgs.append(resolve_task_config(task, STOCK_AGENT_ENTRY_POINT, overrides=[])[1])
-    for index, cfg in enumerate(agent_cfgs):
-        agent_cfgs[index] = cfg = handle_deprecated_rsl_rl_cfg(cfg, importlib.metadata.version("rsl-rl-lib"))
+
+    def for_this_run(cfg):
+        """An agent config as ``isaaclab train`` prepares it: deprecated fields handled, this run's device and seed."""
+        cfg = handle_deprecated_rsl_rl_cfg(cfg, importlib.metadata.version("rsl-rl-lib"))
         cfg.device = device
         cfg.seed = seed
-    agent_cfg = agent_cfgs[0]
-    stock_agent_cfg = to_dict(agent_cfgs[1]) if len(agent_cfgs) > 1 else None
+        return cfg
+
+    agent_cfg = for_this_run(agent_cfg)
+    stock_agent_cfg = None
+    if STOCK_AGENT_ENTRY_POINT in gym.spec(task).kwargs:
+        stock_agent_cfg = to_dict(for_this_run(resolve_task_config(task, STOCK_AGENT_ENTRY_POINT, overrides=[])[1]))
     # Newton (and any Kit-based physics) must be started by launch_simulation around env creation and use
     with launch_simulation(env_cfg, launcher_args):
         cli_args = argparse.Namespace(frontend=frontend)
