@@ -537,7 +537,7 @@ class PPO37:
             if self.normalize_advantage:
                 advantages = (advantages - adv_mean) / (adv_std + 1e-8)
             # [detail 8] clipped surrogate objective
-            policy_loss = torch.max(
+            policy_loss = _loss_max(
                 -advantages * ratio,
                 -advantages * ratio.clamp(1.0 - self.clip_param, 1.0 + self.clip_param),
             ).mean()
@@ -547,7 +547,7 @@ class PPO37:
                 clipped_values = batch.values + (new_values - batch.values).clamp(
                     -self.value_clip_param, self.value_clip_param
                 )
-                value_error = torch.max(value_error, (clipped_values - batch.returns).square())
+                value_error = _loss_max(value_error, (clipped_values - batch.returns).square())
             value_loss = 0.5 * value_error.mean()
             # [detail 10] total loss with entropy bonus
             entropy = entropy.mean()
@@ -609,6 +609,9 @@ class PPO37:
 
     def _advantage_stats(self, advantages: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and (unbiased) std of ``advantages``, over all ranks when distributed."""
+        if not self.is_multi_gpu:  # one fused kernel; a single sample gets std 0, as below
+            std, mean = torch.std_mean(advantages, correction=1 if advantages.numel() > 1 else 0)
+            return mean, std
         moments = torch.stack([advantages.sum(), advantages.square().sum(),
                                torch.full((), float(advantages.numel()), device=advantages.device)])
         if self.is_multi_gpu:
@@ -753,6 +756,17 @@ def _sampling(model: nn.Module, draw):
         yield
     finally:
         del distribution.sample
+
+
+def _loss_max(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Elementwise max of two loss terms, as ``torch.max(a, b)`` but with a backward of two kernels instead of ~10.
+
+    ``torch.max`` splits the gradient between ``a`` and ``b`` where they are exactly equal; here it goes to ``a``.
+    For the clipped surrogate (detail 8) the two terms can only tie where the ratio is inside the clip range or the
+    advantage is 0, and there both carry the same gradient, so the result is the same; the clipped value loss (detail 9)
+    differs only at exact float ties of two different errors.
+    """
+    return torch.where(a >= b, a, b)
 
 
 def _no_draw(distribution) -> None:

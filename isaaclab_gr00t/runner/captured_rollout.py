@@ -84,23 +84,28 @@ class CapturedRollout:
         if not self.replaying:
             self.alg.process_env_step(obs, rewards, dones, extras)
             self.statistics.record_step(obs, rewards, dones)
-        else:
-            self.next_obs.update_(obs)
-            self.rewards.copy_(rewards.view(-1))
-            self.dones.copy_(dones.view(-1))
-            static_extras = {}
-            if "time_outs" in extras:
-                self.time_outs.copy_(extras["time_outs"].view(-1))
-                static_extras["time_outs"] = self.time_outs
-            if self.store_graphs[step] is None:
-                self.store_graphs[step] = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(self.store_graphs[step], pool=self.memory_pool):
-                    self.alg.process_env_step(self.next_obs, self.rewards, self.dones, static_extras)
-                    self.statistics.record_step(self.next_obs, self.rewards, self.dones)
-            self.store_graphs[step].replay()
-            self.alg.storage.step = step + 1  # what add_transition would have counted, had its Python run
+            self.statistics.record_extras(extras)
+            self.obs.update_(obs)
+            return self.obs
+        # one call copies the step's outputs into the graph's static inputs: a Python copy_ per tensor cost ~20 us of
+        # host time each inside the rollout (measured on an H200), more than the graph replay itself
+        static_inputs = [*self.next_obs.values(), self.rewards, self.dones]
+        step_outputs = [*(obs[key] for key in self.next_obs.keys()), rewards.view(-1), dones.view(-1)]
+        static_extras = {}
+        if "time_outs" in extras:
+            static_inputs.append(self.time_outs)
+            step_outputs.append(extras["time_outs"].view(-1))
+            static_extras["time_outs"] = self.time_outs
+        torch._foreach_copy_(static_inputs, step_outputs)
+        if self.store_graphs[step] is None:
+            self.store_graphs[step] = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.store_graphs[step], pool=self.memory_pool):
+                self.alg.process_env_step(self.next_obs, self.rewards, self.dones, static_extras)
+                self.statistics.record_step(self.next_obs, self.rewards, self.dones)
+                self.obs.update_(self.next_obs)  # the next act's input, copied on the device
+        self.store_graphs[step].replay()
+        self.alg.storage.step = step + 1  # what add_transition would have counted, had its Python run
         self.statistics.record_extras(extras)
-        self.obs.update_(obs)
         return self.obs
 
     def finish(self) -> None:

@@ -69,7 +69,10 @@ class RolloutStatistics:
         # [episode count, return sum, length sum, intrinsic return sum, non-finite count per signal]
         self.totals = torch.zeros(4 + len(self.signal_names), device=device)
         self.nonfinite = self.totals[4:]
+        # per logged key: the sum of its tensor values on the device; the sum of its plain numbers and the count
+        # of all its values on the host (both known there without a kernel)
         self.extras: dict[str, torch.Tensor] = {}
+        self.extras_on_host: dict[str, list[float]] = {}
 
     def record(
         self,
@@ -108,17 +111,22 @@ class RolloutStatistics:
             self._record_extras(info)
 
     def _record_extras(self, info: dict) -> None:
-        """Sum and count each logged value; stock rsl_rl logs the mean over all values it received."""
+        """Sum and count each logged value; stock rsl_rl logs the mean over all values it received.
+
+        One kernel per tensor value (a single number is added as it is), none for plain numbers.
+        """
         for key, value in info.items():
-            accumulator = self.extras.get(key)
-            if accumulator is None:  # first time this key is seen: the only allocation
-                accumulator = self.extras[key] = torch.zeros(2, device=self.device)
+            on_host = self.extras_on_host.get(key)
+            if on_host is None:  # first time this key is seen: the only allocation
+                on_host = self.extras_on_host[key] = [0.0, 0]
+                self.extras[key] = torch.zeros((), device=self.device)
             if isinstance(value, torch.Tensor):
-                accumulator[0] += value.to(self.device, dtype=accumulator.dtype).sum()
-                accumulator[1] += value.numel()
+                value = value.to(self.device, dtype=torch.float32)
+                self.extras[key] += value if value.dim() == 0 else value.sum()
+                on_host[1] += value.numel()
             else:
-                accumulator[0] += float(value)
-                accumulator[1] += 1
+                on_host[0] += float(value)
+                on_host[1] += 1
 
     def read(self, distributed: bool = False) -> IterationSummary:
         """Copy the totals to the host (the one sync of the rollout) and clear them for the next one.
@@ -130,19 +138,19 @@ class RolloutStatistics:
         if distributed:
             torch.distributed.all_reduce(self.totals)
         extra_keys = list(self.extras)
-        host = torch.cat([self.totals, *(self.extras[key] for key in extra_keys)]).tolist()
+        host = torch.cat([self.totals, *(self.extras[key].view(1) for key in extra_keys)]).tolist()
         self.totals.zero_()
         for accumulator in self.extras.values():
             accumulator.zero_()
 
         episodes, return_sum, length_sum, intrinsic_sum = host[:4]
         nonfinite_counts = host[4 : 4 + len(self.signal_names)]
-        extra_values = host[4 + len(self.signal_names) :]
-        extras = {
-            key: extra_values[2 * i] / extra_values[2 * i + 1]
-            for i, key in enumerate(extra_keys)
-            if extra_values[2 * i + 1] > 0
-        }
+        extras = {}
+        for key, device_sum in zip(extra_keys, host[4 + len(self.signal_names) :]):
+            host_sum, count = self.extras_on_host[key]
+            if count > 0:
+                extras[key] = (device_sum + host_sum) / count
+            self.extras_on_host[key] = [0.0, 0]
         return IterationSummary(
             episodes=round(episodes),
             mean_return=(return_sum + intrinsic_sum) / episodes if episodes > 0 else math.nan,
