@@ -609,9 +609,6 @@ class PPO37:
 
     def _advantage_stats(self, advantages: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and (unbiased) std of ``advantages``, over all ranks when distributed."""
-        if not self.is_multi_gpu:  # one fused kernel; a single sample gets std 0, as below
-            std, mean = torch.std_mean(advantages, correction=1 if advantages.numel() > 1 else 0)
-            return mean, std
         moments = torch.stack([advantages.sum(), advantages.square().sum(),
                                torch.full((), float(advantages.numel()), device=advantages.device)])
         if self.is_multi_gpu:
