@@ -116,6 +116,24 @@ def test_clipped_surrogate_is_pessimistic(kit, sign):
     assert metrics["clip_fraction"] == 1.0
 
 
+def test_clipped_surrogate_max_has_torch_max_values_and_gradients():
+    """PPO37's two-kernel max gives the clipped surrogate (detail 8) torch.max's loss and ratio gradient, ties included."""
+    clip = 0.2
+    # ratios inside the clip range (where the two terms tie), on its bounds and outside; advantages of both signs and 0
+    ratio_values = torch.tensor([0.5, 0.5, 0.8, 0.9, 1.0, 1.1, 1.2, 1.5, 1.5, 1.0, 3.0])
+    advantages = torch.tensor([1.0, -1.0, -1.0, 2.0, -0.5, 1.0, -1.0, 1.0, -2.0, 0.0, 0.0])
+    gradients = {}
+    for name, maximum in (("torch.max", torch.max), ("PPO37", ppo37_module._loss_max)):
+        ratio = ratio_values.clone().requires_grad_(True)
+        loss = maximum(-advantages * ratio, -advantages * ratio.clamp(1.0 - clip, 1.0 + clip)).mean()
+        loss.backward()
+        gradients[name] = (loss.detach(), ratio.grad)
+    assert torch.equal(gradients["PPO37"][0], gradients["torch.max"][0])
+    assert torch.equal(gradients["PPO37"][1], gradients["torch.max"][1])
+    # no gradient where the clipped term is the pessimistic one (entries 1 and 7) or the advantage is 0
+    assert gradients["PPO37"][1].nonzero().flatten().tolist() == [0, 2, 3, 4, 5, 6, 8]
+
+
 def test_entropy_bonus_widens_the_policy(kit):
     alg, env = kit.build(num_learning_epochs=1, num_mini_batches=1, entropy_coef=1.0, normalize_advantage=False)
     kit.rollout(alg, env)
