@@ -117,3 +117,37 @@ def test_runner_with_graphs_matches_the_eager_runner():
         final[mode] = parameters(runner.alg), runner.alg.storage.step
     for a, b in zip(final["eager"][0], final["graph"][0]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+class ImagePointMass(PointMassVecEnv):
+    """The point mass seen through an 8 x 8 three-channel 'camera' whose brightness follows the position."""
+
+    def get_observations(self):
+        obs = super().get_observations()
+        pattern = torch.linspace(0.0, 1.0, 64, device=self.device).view(1, 1, 8, 8)
+        obs["image"] = (obs["policy"][:, :1, None, None].tanh() * pattern).expand(-1, 3, 8, 8).contiguous()
+        return obs
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_cnn_actor_trains_in_graph_mode_like_eager(channels_last):
+    """A CNN actor's encoder runs channels-last on CUDA (unless switched off) and the graph update keeps eager's numbers."""
+    final = {}
+    for mode in ("eager", "graph"):
+        env = ImagePointMass(num_envs=256, seed=3, device=DEVICE)
+        cfg = point_mass_train_cfg({"class_name": "isaaclab_gr00t.ppo:PPO37", "num_learning_epochs": 2,
+                                    "num_mini_batches": 4, "update_mode": mode, "channels_last_images": channels_last})
+        cfg["obs_groups"] = {"actor": ["policy", "image"], "critic": ["policy"]}
+        cfg["actor"] = {"class_name": "CNNModel", "hidden_dims": [32], "activation": "elu",
+                        "cnn_cfg": {"output_channels": [8, 8], "kernel_size": 3, "stride": 1, "activation": "relu"},
+                        "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0,
+                                             "std_type": "scalar"}}
+        torch.manual_seed(0)
+        torch.cuda.manual_seed(0)
+        runner = PPO37Runner(env, cfg, log_dir=None, device=DEVICE)
+        encoder = runner.alg.actor.cnns["image"]
+        assert ("to_channels_last" in encoder._modules) == channels_last
+        runner.learn(4)
+        final[mode] = parameters(runner.alg)
+    for a, b in zip(final["eager"], final["graph"]):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)

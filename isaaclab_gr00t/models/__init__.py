@@ -1,7 +1,7 @@
 """Model building blocks for rsl_rl models: discrete distributions, init helpers, normalizers."""
 
 from .distributions import CategoricalDistribution, MultiCategoricalDistribution
-from .image_scaling import ScaledImageEncoder
+from .image_scaling import ScaledImageEncoder, use_channels_last
 from .init import orthogonal_init_
 from .normalization import ClippedObsNormalizer, RunningMeanStd
 
@@ -12,4 +12,5 @@ __all__ = [
     "RunningMeanStd",
     "ScaledImageEncoder",
     "orthogonal_init_",
+    "use_channels_last",
 ]

@@ -26,7 +26,7 @@ from rsl_rl.storage import RolloutStorage
 from rsl_rl.utils import compile_model, reduce_gradients_in_buckets, resolve_class, resolve_obs_groups
 from tensordict import TensorDict
 
-from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orthogonal_init_
+from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orthogonal_init_, use_channels_last
 
 from .device_update import CapturedMinibatchStep, preinitialize_adam_state
 from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
@@ -92,6 +92,7 @@ class PPO37:
         reward_scaling: bool = True,
         reward_clip: float | None = 10.0,
         image_scaling: str = "uint8",
+        channels_last_images: bool = True,
         bootstrap_time_outs: bool = False,
         target_kl: float | None = None,
         adaptive_lr_bounds: tuple[float, float] | list[float] = (1.0e-5, 1.0e-2),
@@ -160,6 +161,8 @@ class PPO37:
                     orthogonal_init_(model, head_gain, init_hidden_gain, init_rnn_gain)
         if obs_normalization:
             self._install_obs_normalizers(obs_clip)
+        if channels_last_images and torch.device(self.device).type == "cuda":
+            self._install_channels_last_encoders()
         if image_scaling != "off":
             self._install_image_scaling(image_scaling == "all")
 
@@ -333,6 +336,14 @@ class PPO37:
                     f"PPO37 obs_normalization: {type(model).__name__} is not an rsl_rl MLPModel; it must normalize"
                     " its own observations."
                 )
+
+    def _install_channels_last_encoders(self) -> None:
+        """rsl_rl's sequential CNN encoders run in the channels-last memory format (before any image scaling wrapper)."""
+        for model in (self.actor, self.critic):
+            if isinstance(model, CNNModel):
+                for encoder in model.cnns.values():
+                    if isinstance(encoder, nn.Sequential):
+                        use_channels_last(encoder)
 
     def _install_image_scaling(self, scale_float_images: bool) -> None:
         """[detail 22] scale images to [0, 1] in front of every CNN encoder (uint8 always, float on request)."""

@@ -85,6 +85,9 @@ class PPO37AlgorithmCfg(RslRlPpoAlgorithmCfg):
     image_scaling: Literal["uint8", "all", "off"] = "uint8"
     """Scale image groups of CNN models to [0, 1] (detail 22): "uint8" scales uint8 images by 1/255, "all" scales
     every image group by 1/255 (float images in 0..255), "off" leaves images alone."""
+    channels_last_images: bool = True
+    """Run the CNN encoders of rsl_rl's CNN models in the channels-last memory format on CUDA: the same weights and
+    maths (up to TF32 rounding), faster cuDNN kernels for few-channel convolutions. Ignored on the CPU."""
     bootstrap_time_outs: bool = False
     """Add gamma * V(s_t) to the reward of time-out (truncated) steps, as rsl_rl does at GPU scale. The blog's MuJoCo
     code treats truncation as termination (False)."""
