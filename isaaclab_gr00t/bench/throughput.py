@@ -383,9 +383,10 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
         learners = learner_configs(task_cfg, args.agent_override, stock_cfg)
         source = STOCK_AGENT_ENTRY_POINT if stock_cfg is not None else "the task's own, switched to stock PPO"
         print(f"[{task}] stock rsl_rl agent config: {source}", flush=True)
-        # one untimed iteration first, so one-off costs (lazy init, kernel caches) do not fall on the first learner
-        _, warm_up_class, warm_up_cfg = learners[0]
-        measure_learner("warm-up", warm_up_class, env, warm_up_cfg, 1, args.seed, args.device)
+        # one untimed iteration of every learner first, so the process's one-off costs (lazy init, kernel caches,
+        # cuDNN's autotuning of each learner's layer shapes and memory formats) fall on none of the timed runs
+        for name, runner_class, cfg in learners:
+            measure_learner(f"warm-up: {name}", runner_class, env, cfg, 1, args.seed, args.device)
         # repeats go round all measurements in turn, so a drift of the machine's speed falls on each alike
         rounds = []
         for repeat in range(args.repeats):

@@ -165,7 +165,9 @@ def test_agent_override_reaches_the_run_and_its_table(tmp_path, monkeypatch, cap
     out = tmp_path / "overridden"
     throughput.main(["--task", "PointMass-Synthetic", "--num_envs", "8", "--iterations", "1", "--device", "cpu",
                      "--env_steps", "2", "--agent_override", "num_steps_per_env=8", "--out", str(out)])
-    assert rollout_lengths == {"warm-up": 16, "rsl_rl OnPolicyRunner + PPO": 16, "PPO37Runner + PPO": 8}
+    # every learner gets an untimed warm-up iteration with its own config, then its timed run
+    assert rollout_lengths == {"warm-up: rsl_rl OnPolicyRunner + PPO": 16, "warm-up: PPO37Runner + PPO": 8,
+                               "rsl_rl OnPolicyRunner + PPO": 16, "PPO37Runner + PPO": 8}
     assert "the last learner with num_steps_per_env=8" in (tmp_path / "overridden.md").read_text()
     assert "seconds per iteration: " in capsys.readouterr().out
 
