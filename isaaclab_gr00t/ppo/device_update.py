@@ -39,6 +39,19 @@ def preinitialize_adam_state(optimizer: torch.optim.Optimizer) -> None:
                 optimizer.state[param]["max_exp_avg_sq"] = torch.zeros_like(param)
 
 
+def match_state_layout_to_params(optimizer: torch.optim.Optimizer) -> None:
+    """Give every per-parameter state tensor (Adam's moments) its parameter's memory layout (strides).
+
+    ``load_state_dict`` keeps the layout the checkpoint was written with, e.g. channels-last moments of a CUDA run's
+    CNN loaded into a CPU run's plain weights. Fused Adam pairs parameter and moments as flat memory, so mismatched
+    strides would silently update each weight with another weight's moments.
+    """
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                state[key] = torch.empty_like(param).copy_(value)
+
+
 class CapturedMinibatchStep:
     """A minibatch step ``step_fn(index)`` replayed from a CUDA graph.
 

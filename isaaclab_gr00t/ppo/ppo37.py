@@ -28,7 +28,7 @@ from tensordict import TensorDict
 
 from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orthogonal_init_, use_channels_last
 
-from .device_update import CapturedMinibatchStep, preinitialize_adam_state
+from .device_update import CapturedMinibatchStep, match_state_layout_to_params, preinitialize_adam_state
 from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
 from .reward_scaling import DiscountedReturnScaler
 
@@ -161,7 +161,8 @@ class PPO37:
                     orthogonal_init_(model, head_gain, init_hidden_gain, init_rnn_gain)
         if obs_normalization:
             self._install_obs_normalizers(obs_clip)
-        if channels_last_images and torch.device(self.device).type == "cuda":
+        # not multi-GPU: rsl_rl's gradient all-reduce flattens each gradient with view(-1), which channels-last refuses
+        if channels_last_images and torch.device(self.device).type == "cuda" and not self.is_multi_gpu:
             self._install_channels_last_encoders()
         if image_scaling != "off":
             self._install_image_scaling(image_scaling == "all")
@@ -731,6 +732,7 @@ class PPO37:
             self._raw_critic.load_state_dict(loaded_dict["critic_state_dict"], strict=strict)
         if load_cfg.get("optimizer"):
             self.optimizer.load_state_dict(loaded_dict["optimizer_state_dict"])
+            match_state_layout_to_params(self.optimizer)  # the checkpoint's CNN may have had the other memory format
             if self.update_mode != "eager":
                 # new state tensors: re-point the device lr and (at the next update) the graph
                 self._use_device_lr()

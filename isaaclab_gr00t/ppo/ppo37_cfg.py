@@ -87,7 +87,8 @@ class PPO37AlgorithmCfg(RslRlPpoAlgorithmCfg):
     every image group by 1/255 (float images in 0..255), "off" leaves images alone."""
     channels_last_images: bool = True
     """Run the CNN encoders of rsl_rl's CNN models in the channels-last memory format on CUDA: the same weights and
-    maths (up to TF32 rounding), faster cuDNN kernels for few-channel convolutions. Ignored on the CPU."""
+    maths (up to TF32 rounding), faster cuDNN kernels for few-channel convolutions, same checkpoint keys. Ignored on
+    the CPU and in multi-GPU runs (rsl_rl's gradient all-reduce needs contiguous gradients)."""
     bootstrap_time_outs: bool = False
     """Add gamma * V(s_t) to the reward of time-out (truncated) steps, as rsl_rl does at GPU scale. The blog's MuJoCo
     code treats truncation as termination (False)."""

@@ -45,6 +45,35 @@ class ToyVecEnv(VecEnv):
         return self.get_observations(), rewards, dones, {"time_outs": time_outs}
 
 
+class ImageToyVecEnv(ToyVecEnv):
+    """:class:`ToyVecEnv` plus an 8 x 8 three-channel uint8 ``image`` whose brightness follows the first state entry.
+
+    Channels and pixels differ (a gradient over the image, one brightness per channel), so a layout mix-up of the
+    CNN's weights shows in the numbers.
+    """
+
+    pattern = torch.linspace(20.0, 80.0, 64).view(1, 1, 8, 8) * torch.tensor([1.0, 0.5, 0.25]).view(1, 3, 1, 1)
+
+    def get_observations(self) -> TensorDict:
+        image = (self.state[:, :1, None, None].abs() * self.pattern).clamp(0, 255).to(torch.uint8)
+        return TensorDict({"policy": self.state.clone(), "image": image}, batch_size=[self.num_envs])
+
+
+CNN_MODEL = {
+    "class_name": "CNNModel", "hidden_dims": [16], "activation": "tanh",
+    "cnn_cfg": {"output_channels": [4], "kernel_size": 3, "activation": "relu", "flatten": True},
+}
+"""An rsl_rl CNN model config for :class:`ImageToyVecEnv` (critic; the actor adds a distribution)."""
+
+
+def cnn_train_cfg(**algorithm) -> dict:
+    """:func:`train_cfg` with CNN actor and critic reading the policy state and the image."""
+    actor = {**CNN_MODEL, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"}}
+    cfg = train_cfg(actor=actor, critic=dict(CNN_MODEL), **algorithm)
+    cfg["obs_groups"] = {"actor": ["policy", "image"], "critic": ["policy", "image"]}
+    return cfg
+
+
 def train_cfg(num_steps: int = 8, max_iterations: int = 10, actor: dict | None = None, critic: dict | None = None,
               **algorithm) -> dict:
     """Runner-style config dict for PPO37 on :class:`ToyVecEnv`."""
@@ -88,4 +117,5 @@ def params(alg: PPO37) -> list[torch.Tensor]:
 @pytest.fixture
 def kit() -> SimpleNamespace:
     """The helpers above (tests run with --import-mode=importlib, so they cannot import conftest)."""
-    return SimpleNamespace(ToyVecEnv=ToyVecEnv, train_cfg=train_cfg, build=build, rollout=rollout, params=params)
+    return SimpleNamespace(ToyVecEnv=ToyVecEnv, ImageToyVecEnv=ImageToyVecEnv, train_cfg=train_cfg,
+                           cnn_train_cfg=cnn_train_cfg, build=build, rollout=rollout, params=params)

@@ -99,24 +99,11 @@ def test_time_out_bootstrap_adds_discounted_value(kit, bootstrap):
 
 
 def test_uint8_images_scaled_to_unit_range_before_cnn(kit):
-    class ImageEnv(kit.ToyVecEnv):
-        def get_observations(self):
-            image = (self.state[:, :1, None, None].abs() * 80).clamp(0, 255).to(torch.uint8).expand(-1, 1, 8, 8)
-            return TensorDict({"policy": self.state.clone(), "image": image.contiguous()}, batch_size=[self.num_envs])
-
-    cnn_model = {
-        "class_name": "CNNModel", "hidden_dims": [16], "activation": "tanh",
-        "cnn_cfg": {"output_channels": [4], "kernel_size": 3, "activation": "relu", "flatten": True},
-    }
-    env = ImageEnv()
-    cfg_actor = {**cnn_model, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0,
-                                                   "std_type": "log"}}
+    env = kit.ImageToyVecEnv()
     torch.manual_seed(0)
     from isaaclab_gr00t.ppo import PPO37
 
-    cfg = kit.train_cfg(actor=cfg_actor, critic=dict(cnn_model))
-    cfg["obs_groups"] = {"actor": ["policy", "image"], "critic": ["policy", "image"]}
-    cfg["algorithm"]["share_cnn_encoders"] = True
+    cfg = kit.cnn_train_cfg(share_cnn_encoders=True)
     alg = PPO37.construct_algorithm(env.get_observations(), env, cfg, "cpu")
     wrapper = alg.actor.cnns["image"]
     assert alg.critic.cnns["image"] is wrapper  # shared encoder wrapped once

@@ -139,3 +139,34 @@ def test_on_policy_runner_trains_saves_and_loads(kit, tmp_path):
     scripted = torch.jit.load(str(tmp_path / "exported" / "policy.pt"))
     torch.testing.assert_close(scripted(env.get_observations()["policy"]), policy(env.get_observations()))
     assert (tmp_path / "exported" / "policy.onnx").exists()
+
+
+def test_checkpoint_of_plain_cnn_resumes_into_a_channels_last_cnn_with_the_same_adam_steps(kit):
+    """Adam's moments take the loading model's memory layout; fused Adam would otherwise mix up the CNN's weights."""
+    from isaaclab_gr00t.models import use_channels_last
+
+    def build():
+        env = kit.ImageToyVecEnv(seed=2)
+        torch.manual_seed(0)
+        cfg = kit.cnn_train_cfg(update_mode="device")  # fused Adam, as on the GPU
+        return PPO37.construct_algorithm(env.get_observations(), env, cfg, "cpu"), env
+
+    trained, env = build()
+    kit.rollout(trained, env)
+    trained.update()
+    checkpoint = copy.deepcopy(trained.save())
+
+    runs = []
+    for channels_last in (False, True):
+        resumed, _ = build()
+        if channels_last:
+            use_channels_last(resumed.actor.cnns["image"].encoder)
+        resumed.load(copy.deepcopy(checkpoint), None, strict=True)
+        for param, state in resumed.optimizer.state.items():
+            assert state["exp_avg"].stride() == param.stride() and state["exp_avg_sq"].stride() == param.stride()
+        torch.manual_seed(5)
+        kit.rollout(resumed, copy.deepcopy(env))
+        resumed.update()
+        runs.append(kit.params(resumed))
+    for plain, channels_last in zip(*runs):
+        torch.testing.assert_close(channels_last, plain, rtol=1e-4, atol=1e-5)
