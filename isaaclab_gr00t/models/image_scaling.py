@@ -38,9 +38,9 @@ def use_channels_last(cnn: nn.Sequential) -> None:
 
     cuDNN runs few-channel float32 convolutions in the default NCHW format with generic kernels; in NHWC it picks
     tensor-core kernels (TF32 where allowed): on an H200 the camera task's actor CNN took 15% less time for a forward
-    and backward pass over 4096 images (docs/benchmarks.md, session 7). The parameters are converted here, the input
-    is copied by a first, parameter-free layer whose name leaves the other layers' names, and so the state dict and
-    checkpoints, as they were. Calling it again changes nothing.
+    and backward pass over 4096 images (docs/benchmarks.md, session 7). The parameters are converted here, and a
+    parameter-free first layer copies the input into the format; the other layers keep their names, so the state
+    dict and checkpoints stay as they were. Calling it again changes nothing.
     """
     if "to_channels_last" in cnn._modules:
         return

@@ -43,8 +43,8 @@ def match_state_layout_to_params(optimizer: torch.optim.Optimizer) -> None:
     """Give every per-parameter state tensor (Adam's moments) its parameter's memory layout (strides).
 
     ``load_state_dict`` keeps the layout the checkpoint was written with, e.g. channels-last moments of a CUDA run's
-    CNN loaded into a CPU run's plain weights. Fused Adam pairs parameter and moments as flat memory, so mismatched
-    strides would silently update each weight with another weight's moments.
+    CNN loaded into a CPU run's plain weights. Fused Adam pairs parameter and moments as flat memory (seen on the
+    CPU), so mismatched strides would silently update each weight with another weight's moments.
     """
     for param, state in optimizer.state.items():
         for key, value in state.items():

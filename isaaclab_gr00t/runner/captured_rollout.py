@@ -89,8 +89,9 @@ class CapturedRollout:
             return self.obs
         # one call copies the step's outputs into the graph's static inputs: a Python copy_ per tensor cost ~20 us of
         # host time each inside the rollout (measured on an H200), more than the graph replay itself
-        static_inputs = [*self.next_obs.values(), self.rewards, self.dones]
-        step_outputs = [*(obs[key] for key in self.next_obs.keys()), rewards.view(-1), dones.view(-1)]
+        obs_keys = self.next_obs.keys(include_nested=True, leaves_only=True)
+        static_inputs = [*(self.next_obs[key] for key in obs_keys), self.rewards, self.dones]
+        step_outputs = [*(obs[key] for key in obs_keys), rewards.view(-1), dones.view(-1)]
         static_extras = {}
         if "time_outs" in extras:
             static_inputs.append(self.time_outs)

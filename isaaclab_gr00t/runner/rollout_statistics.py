@@ -113,7 +113,7 @@ class RolloutStatistics:
     def _record_extras(self, info: dict) -> None:
         """Sum and count each logged value; stock rsl_rl logs the mean over all values it received.
 
-        One kernel per tensor value (a single number is added as it is), none for plain numbers.
+        A single-number tensor costs one kernel, a larger one two (its sum, then the add), a plain number none.
         """
         for key, value in info.items():
             on_host = self.extras_on_host.get(key)
