@@ -131,7 +131,7 @@ class ImagePointMass(PointMassVecEnv):
 
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_cnn_actor_trains_in_graph_mode_like_eager(channels_last):
-    """A CNN actor's encoder runs channels-last on CUDA (unless switched off) and the graph update keeps eager's numbers."""
+    """A CNN actor runs channels-last on CUDA (unless switched off); the graph update keeps the eager numbers."""
     final = {}
     for mode in ("eager", "graph"):
         env = ImagePointMass(num_envs=256, seed=3, device=DEVICE)
