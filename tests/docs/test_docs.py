@@ -332,6 +332,18 @@ def test_readme_test_command_is_the_one_ci_runs():
         assert command in readme and command in ci, command
 
 
+HISTORY = re.compile(
+    r"\b[Ss]essions? \d|\b[Mm]achines? (?:[A-Z]|\d)\b|since reverted|\btargets? (?:met|missed)\b"
+    r"|(?<![\w/.-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,12}(?![\w/.-])"  # a commit hash
+)
+@pytest.mark.parametrize("page", [p for p in PAGES if p.name != "CHANGELOG.md"], ids=rel)
+def test_pages_hold_no_development_history(page):
+    """README and docs describe the product as it is; history (work periods, machines, commits) is CHANGELOG's."""
+    lines = [f"line {n}: {line.strip()}" for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+             if HISTORY.search(line)]
+    assert not lines, f"{rel(page)} holds development history:\n" + "\n".join(lines)
+
+
 def test_the_checks_catch_what_is_missing(tmp_path):
     """Each kind of reference, once broken, is reported, and its working twin is not."""
     page = tmp_path / "page.md"
@@ -354,6 +366,8 @@ def test_the_checks_catch_what_is_missing(tmp_path):
         "isaaclab_gr00t/no_such_module.py",
         "`test_no_such_file.py`",
     ]
+    assert HISTORY.search("measured at commit 0ec3e09 on machine B in session 7")
+    assert not HISTORY.search("--steps 1000000, docs/results/gpu_tests_h200_0ec3e09.log, Isaac Lab 3.0.0")
     page.write_text("\n".join(good + bad) + "\n[a link](no_such_file.md) and [another](page.md)\n")
     problems = {n for n, _, why in references(page) if why is not None}
     assert problems == set(range(len(good) + 1, len(good) + len(bad) + 1)), references(page)
