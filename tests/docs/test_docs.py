@@ -1,8 +1,8 @@
 """The documentation only names things that exist, and ``docs/results/`` only holds what a page references.
 
 Pages are README.md, CHANGELOG.md and docs/*.md. Everything is read from the files (Markdown, Python ASTs);
-a module is imported only to look up a class member inherited from outside the project, so the checks take about
-a second and need no Isaac Lab.
+a module is imported only to look up a class member inherited from outside the project (rsl_rl's runner), so the
+checks take seconds and need no Isaac Lab.
 
 What a page may name, and how it is checked:
 
@@ -17,6 +17,9 @@ What a page may name, and how it is checked:
 - a code location ``path.py:Name.member``, ``isaaclab_gr00t.module:Name.member`` or a dotted
   ``isaaclab_gr00t.module.Name`` (as in ``python -m isaaclab_gr00t.bench.throughput``): the module exists and
   binds the name, and a class has the member (its own, a local base's or, imported, an outside base's).
+
+README and docs/*.md also hold no development history (numbered work periods, machine letters, commit hashes):
+that goes to CHANGELOG.md.
 """
 
 from __future__ import annotations
@@ -42,11 +45,16 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.I)
 LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 REF_LINK = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$", re.M)
-PATH = re.compile(r"(?<![\w./~-])((?:[\w.-]+/)*[\w.-]+\.(?:py|md|yaml|yml|toml|cff|txt|log|png|json|jsonl|sh))(?![\w/])")
+EXTENSIONS = "py|md|yaml|yml|toml|cff|txt|log|png|json|jsonl|sh"
+PATH = re.compile(rf"(?<![\w./~-])((?:[\w.-]+/)*[\w.-]+\.(?:{EXTENSIONS}))(?![\w/])")
 PY_TARGET = re.compile(r"\.py((?:::\w+(?:\[[^\]\s]*\])?)+|:[A-Za-z_]\w*(?:\.\w+)*)")
 NODE_CONTINUATION = re.compile(r"(?<![\w.])::(test_\w+)")
 BACKTICKED_TEST = re.compile(r"`(test_\w+)`")
 DOTTED = re.compile(rf"(?<![\w.]){PACKAGE}((?:\.\w+)*)(?::([A-Za-z_]\w*(?:\.\w+)*))?")
+HISTORY = re.compile(
+    r"\b[Ss]essions? \d|\b[Mm]achines? (?:[A-Z]|\d)\b|since reverted|\btargets? (?:met|missed)\b"
+    r"|(?<![\w/.-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,12}(?![\w/.-])"  # a commit hash
+)
 
 
 def page_text(page: Path) -> str:
@@ -140,7 +148,8 @@ def binding(path: Path, name: str):
                     if node.level:
                         package = module_name(path).split(".")
                         package = package if path.name == "__init__.py" else package[:-1]
-                        source = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+                        package = package[: len(package) - node.level + 1]
+                        source = ".".join(package + ([node.module] if node.module else []))
                     else:
                         source = node.module or ""
                     return (source, alias.name)
@@ -162,8 +171,8 @@ def class_members(node: ast.ClassDef) -> set[str]:
         elif isinstance(item, ast.Assign):
             for target in item.targets:
                 members |= {t.id for t in ast.walk(target) if isinstance(t, ast.Name)}
-                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
-                    members.add(target.attr)
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                    members.add(target.attr)  # self.x = ... in a method
         elif isinstance(item, ast.AnnAssign):
             if isinstance(item.target, ast.Name):
                 members.add(item.target.id)
@@ -192,7 +201,9 @@ def check_symbol(path: Path, chain: list[str], depth: int = 0) -> str | None:
         return None  # members of functions and assigned values are not checked
     if chain[1] in class_members(found):
         return None
-    local_bases = [b.id for b in found.bases if isinstance(b, ast.Name) and isinstance(binding(path, b.id), ast.ClassDef)]
+    local_bases = [
+        b.id for b in found.bases if isinstance(b, ast.Name) and isinstance(binding(path, b.id), ast.ClassDef)
+    ]
     if any(check_symbol(path, [base, chain[1]], depth + 1) is None for base in local_bases):
         return None
     if len(local_bases) < len(found.bases):
@@ -208,9 +219,8 @@ def check_symbol(path: Path, chain: list[str], depth: int = 0) -> str | None:
 def code_strings() -> frozenset[str]:
     """String constants of the package (entry-point group names look like module names but are not)."""
     strings = set()
-    for path in (ROOT / PACKAGE).rglob("*.py"):
+    for path in [*(ROOT / PACKAGE).rglob("*.py"), ROOT / "setup.py"]:
         strings |= {n.value for n in ast.walk(parse(path)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    strings |= {n.value for n in ast.walk(parse(ROOT / "setup.py")) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     return frozenset(strings)
 
 
@@ -269,8 +279,9 @@ def references(page: Path) -> list[tuple[int, str, str | None]]:
                 found.append((number, f"{path}{target}", check_symbol(resolved, target[1:].split("."))))
         for match in NODE_CONTINUATION.finditer(line):
             if last_file is not None and not line[: match.start()].endswith(".py"):
-                ok = match.group(1) in defined_tests(last_file)
-                found.append((number, f"::{match.group(1)}", None if ok else f"{rel(last_file)} defines no {match.group(1)}"))
+                test = match.group(1)
+                ok = test in defined_tests(last_file)
+                found.append((number, f"::{test}", None if ok else f"{rel(last_file)} defines no {test}"))
         for match in BACKTICKED_TEST.finditer(line):
             ok = match.group(1) in all_test_names()
             found.append((number, match.group(1), None if ok else "no test of that name in tests/ or gpu_tests/"))
@@ -322,7 +333,7 @@ def test_every_result_file_is_referenced_by_a_page():
     referenced.discard(RESULTS.resolve())  # a link to the whole folder vouches for no file in it
     files = [p for p in RESULTS.rglob("*") if p.is_file()]
     orphans = [rel(p) for p in files if not any(p == r or r in p.parents for r in referenced)]
-    assert not orphans, "files under docs/results/ that no page links to (delete them or link them): " + ", ".join(orphans)
+    assert not orphans, "files under docs/results/ that no page references (delete or link them): " + ", ".join(orphans)
 
 
 def test_readme_test_command_is_the_one_ci_runs():
@@ -332,10 +343,6 @@ def test_readme_test_command_is_the_one_ci_runs():
         assert command in readme and command in ci, command
 
 
-HISTORY = re.compile(
-    r"\b[Ss]essions? \d|\b[Mm]achines? (?:[A-Z]|\d)\b|since reverted|\btargets? (?:met|missed)\b"
-    r"|(?<![\w/.-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,12}(?![\w/.-])"  # a commit hash
-)
 @pytest.mark.parametrize("page", [p for p in PAGES if p.name != "CHANGELOG.md"], ids=rel)
 def test_pages_hold_no_development_history(page):
     """README and docs describe the product as it is; history (work periods, machines, commits) is CHANGELOG's."""
