@@ -79,3 +79,9 @@ def test_camera_task_trains_and_plays_with_the_cnn_agent_offline(offline_cli):
         run_seconds=2.0,
     )
     assert offline_cli.network_attempts() == []
+
+
+def test_list_envs_shows_both_franka_tasks(offline_cli):
+    out = offline_cli.run("list_envs", "--keyword", "GR00T-Franka").stdout
+    assert "GR00T-Franka-Lift-Camera" in out and "GR00T-Franka-Lift " in out.replace("|", " ")
+    assert offline_cli.network_attempts() == []
