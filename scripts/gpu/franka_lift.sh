@@ -63,7 +63,7 @@ learn() {
 
 camera() {
   # a fixed wall-time budget: checkpoints and logs are written as it goes, so stopping it loses nothing
-  timeout --signal=INT "$CAMERA_SECONDS" "$ISAACLAB" train --rl_library rsl_rl --task GR00T-Franka-Lift-Camera \
+  timeout --signal=INT --kill-after=60 "$CAMERA_SECONDS" "$ISAACLAB" train --rl_library rsl_rl --task GR00T-Franka-Lift-Camera \
     --device cuda:0 --seed 42 env.scene.num_envs=512 agent.max_iterations=1000 agent.save_interval=10 \
     > "$OUT/train_camera.log" 2>&1 || true
   "$PYTHON" -m isaaclab_gr00t.bench.franka_lift report --run "cnn=$(latest_run gr00t_franka_lift_camera)" \
