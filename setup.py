@@ -14,6 +14,13 @@ INSTALL_REQUIRES = [
     "peft>=0.13",
     "matplotlib",
     "imageio",
+    # build-time packages of the bundled Franka Panda (isaaclab_gr00t/assets/franka.py): the Panda MJCF and
+    # meshes ship in gymnasium-robotics; mujoco-usd-converter 0.6.1 is the release for Isaac Lab's mujoco 3.12
+    "gymnasium-robotics==1.4.2",
+    "mujoco-usd-converter==0.6.1",
+    "numpy-stl",
+    "python-utils",
+    "tinyobjloader==2.0.0rc13",
 ]
 EXTRAS_REQUIRE = {"test": ["pytest>=8", "pytest-timeout"]}
 

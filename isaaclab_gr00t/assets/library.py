@@ -25,13 +25,23 @@ def _write_humanoid_usd(path: Path) -> None:
     write_humanoid_usd(path)
 
 
+def _write_franka_usd(path: Path) -> None:
+    from .franka import write_franka_usd  # needs the build-time converter; import it only when needed
+
+    write_franka_usd(path)
+
+
 ASSET_BUILDERS: dict[str, Callable[[Path], None]] = {
     "ground_plane": write_ground_plane_usd,
     "cartpole": write_cartpole_usd,
     "ant": write_ant_usd,
     "humanoid": _write_humanoid_usd,
+    "franka": _write_franka_usd,
 }
 """Asset name -> function writing that asset's USD file to the given path."""
+
+ASSET_FORMATS: dict[str, str] = {"franka": "usdc"}
+"""Asset name -> USD file format, for assets not written as text (``usda``): meshes are far smaller in crate."""
 
 
 class AssetError(FileNotFoundError):
@@ -52,11 +62,12 @@ def asset_path(name: str) -> str:
     builder = ASSET_BUILDERS.get(name)
     if builder is None:
         raise AssetError(f"Unknown asset '{name}'. Bundled assets: {', '.join(sorted(ASSET_BUILDERS))}.")
-    target = asset_cache_dir() / f"{name}.usda"
+    suffix = f".{ASSET_FORMATS.get(name, 'usda')}"
+    target = asset_cache_dir() / f"{name}{suffix}"
     if target.is_file():
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}-", suffix=".usda", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}-", suffix=suffix, dir=target.parent)
     os.close(fd)
     try:
         builder(Path(tmp_name))

@@ -74,8 +74,13 @@ def _annotation(cfg: Any, name: str) -> str:
 def _check_type(current: Any, new: Any, source: str, field: str, annotation: str = "") -> Any:
     """Return ``new`` converted to the type of ``current``, or raise if the kinds differ.
 
-    A value whose type the field's annotation names (``int | list[int]``) is accepted as it is.
+    A value whose type the field's annotation names (``int | list[int]``) is accepted as it is; so is None where
+    the annotation allows it (``tuple[float, float, float] | None``).
     """
+    if new is None:
+        if re.search(r"\bNone\b|Optional\[", annotation) or current is None:
+            return None
+        raise SpecError(source, field, f"cannot be None (type {annotation or type(current).__name__})")
     if re.search(rf"\b{type(new).__name__}\b", annotation) or isinstance(new, (list, tuple)) and "tuple" in annotation:
         return tuple(new) if isinstance(new, list) and "list" not in annotation else new
     if current is None or _is_missing(current) or callable(current) and not isinstance(current, type):
@@ -121,7 +126,9 @@ def apply_overrides(
         if not hasattr(cfg, head) or head.startswith("_"):
             raise SpecError(source, field, f"unknown field for {type(cfg).__name__}")
         current = getattr(cfg, head)
-        if rest:
+        if rest and isinstance(current, dict):
+            _set_in_dict(current, rest, value, source, field)
+        elif rest:
             if not _is_config(current):
                 raise SpecError(source, field, f"is not a config section, cannot set '{rest}' inside it")
             apply_overrides(current, {rest: value}, source, field, convert)
@@ -133,6 +140,23 @@ def apply_overrides(
             if convert is not None:
                 value = convert(field, value)
             setattr(cfg, head, _check_type(current, value, source, field, _annotation(cfg, head)))
+
+
+def _set_in_dict(target: dict, path: str, value: Any, source: str, prefix: str) -> None:
+    """Set an existing key of a plain dict field (e.g. an event term's ``params``), keeping its value's type."""
+    head, _, rest = path.partition(".")
+    field = f"{prefix}.{head}"
+    if head not in target:
+        raise SpecError(source, field, f"unknown key; known keys: {', '.join(map(str, target))}")
+    if rest:
+        if isinstance(target[head], dict):
+            _set_in_dict(target[head], rest, value, source, field)
+        elif _is_config(target[head]):
+            apply_overrides(target[head], {rest: value}, source, field)
+        else:
+            raise SpecError(source, field, f"is not a section, cannot set '{rest}' inside it")
+    else:
+        target[head] = _check_type(target[head], value, source, field)
 
 
 def missing_fields(cfg: Any, prefix: str = "") -> list[str]:

@@ -23,6 +23,7 @@ import torch
 
 from ..assets import resolve_asset_uri
 from .agents import build_agent_cfg, load_agent_preset
+from .cameras import add_cameras
 from .entry_points import entry_point_string
 from .errors import SpecError
 from .overrides import apply_overrides
@@ -128,9 +129,15 @@ def build_env_cfg(spec: TaskSpec, resolve_assets: bool = True) -> Any:
     cfg = _base_env_cfg(spec.base)
     device = default_device()
     convert = _asset_converter(spec, resolve=resolve_assets)
+    device_kind = device.split(":")[0]
     for variant in _env_variants(cfg):
         apply_overrides(variant, spec.env, spec.source, prefix="env", convert=convert)
-        device_kind = device.split(":")[0]
+        device_env = spec.device_env.get(device_kind, {})
+        apply_overrides(variant, device_env, spec.source, prefix=f"device_env.{device_kind}", convert=convert)
+        add_cameras(variant, spec.cameras, spec.source)
+        if spec.instruction is not None:
+            # agents read it from the env config (env.unwrapped.cfg.instruction); Hydra overrides it as env.instruction
+            variant.instruction = spec.instruction
         if device_kind in spec.num_envs:
             variant.scene.num_envs = spec.num_envs[device_kind]
         variant.sim.device = device
@@ -142,7 +149,13 @@ def build_task_agent_cfg(spec: TaskSpec, entry_point: str) -> Any:
     choice = spec.agents[entry_point]
     preset_path = find_agent_preset(choice.preset, spec.source)
     source = f"{spec.source} (preset {preset_path})"
-    return build_agent_cfg(load_agent_preset(preset_path), choice.overrides, source, default_device())
+    cfg = build_agent_cfg(load_agent_preset(preset_path), choice.overrides, source, default_device())
+    actor_overrides = choice.overrides.get("actor", {})
+    # an actor that takes a language instruction (the GR00T actor) gets the task's, unless the agent sets its own
+    if spec.instruction is not None and hasattr(cfg.actor, "instruction") and "instruction" not in actor_overrides \
+            and "actor.instruction" not in choice.overrides:
+        cfg.actor.instruction = spec.instruction
+    return cfg
 
 
 def register_task_spec(spec: TaskSpec) -> None:

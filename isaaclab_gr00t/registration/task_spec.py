@@ -8,8 +8,13 @@ A spec names a registered base task, overrides of its environment config, and ag
     warp_env_class: pkg.mod:CartpoleWarpEnv # optional: the env `--frontend warp` builds (Isaac Lab's Warp twin)
     description: Cartpole from joint state, fully offline.
     num_envs: {cpu: 256, cuda: 4096}        # default env count per device kind
-    env:                                    # dotted fields of the base env config
+    env:                                    # dotted fields of the base env config (``null`` where None is allowed)
       scene.cartpole.spawn.usd_path: asset:cartpole
+    device_env:                             # more env fields, per device kind, applied after ``env``
+      cpu: {events.reset.params.buffer_size: 16}
+    cameras:                                # RGB cameras (Newton Warp renderer), each with its observation group
+      front_camera: {prim_path: "{ENV_REGEX_NS}/Camera", width: 96, height: 96, obs_group: front_rgb}
+    instruction: balance the pole           # language instruction, on the env config as ``cfg.instruction``
     agents:                                 # entry point -> preset in agents/ + overrides
       rsl_rl_cfg_entry_point: {preset: ppo37_gpu, overrides: {max_iterations: 150}}
 
@@ -32,7 +37,8 @@ from .errors import SpecError
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 ENV_DEVICES = ("cpu", "cuda")
 _TOP_LEVEL_FIELDS = {
-    "id", "base", "env_class", "warp_env_class", "description", "num_envs", "env", "agents", "default_agent"
+    "id", "base", "env_class", "warp_env_class", "description", "num_envs", "env", "device_env", "cameras",
+    "instruction", "agents", "default_agent",
 }
 _CLASS_PATH_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _AGENT_FIELDS = {"preset", "overrides"}
@@ -63,6 +69,13 @@ class TaskSpec:
     warp_env_class: str | None = None
     """``module:Class`` of the env Isaac Lab's ``--frontend warp`` constructs (registered as ``warp_entry_point``);
     None inherits the base task's, unless the spec sets its own ``env_class``."""
+    device_env: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    """Device kind (``cpu``/``cuda``) -> env overrides applied after :attr:`env` on that kind of device."""
+    cameras: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    """Scene sensor name -> camera settings (see :mod:`.cameras`)."""
+    instruction: str | None = None
+    """Language instruction of the task, set on the env config as ``instruction`` and given to agents whose actor
+    takes one."""
 
 
 def _require(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
@@ -120,6 +133,17 @@ def parse_task_spec(path: Path) -> TaskSpec:
     env = data.get("env", {})
     if not isinstance(env, Mapping):
         raise SpecError(source, "env", f"expected a mapping, got {type(env).__name__}")
+    device_env = data.get("device_env", {})
+    if not isinstance(device_env, Mapping) or any(
+        k not in ENV_DEVICES or not isinstance(v, Mapping) for k, v in device_env.items()
+    ):
+        raise SpecError(source, "device_env", f"expected a mapping of {ENV_DEVICES} to mappings of env fields")
+    cameras = data.get("cameras", {})
+    if not isinstance(cameras, Mapping) or any(not isinstance(v, Mapping) for v in cameras.values()):
+        raise SpecError(source, "cameras", "expected a mapping of camera names to mappings of camera settings")
+    instruction = data.get("instruction")
+    if instruction is not None and not (isinstance(instruction, str) and instruction.strip()):
+        raise SpecError(source, "instruction", f"expected a non-empty string, got {instruction!r}")
     agents_data = _require(data, "agents", Mapping, source)
     agents = {}
     for entry_point, choice in agents_data.items():
@@ -146,4 +170,7 @@ def parse_task_spec(path: Path) -> TaskSpec:
         default_agent=default_agent,
         env_class=env_class,
         warp_env_class=warp_env_class,
+        device_env={k: dict(v) for k, v in device_env.items()},
+        cameras={str(k): dict(v) for k, v in cameras.items()},
+        instruction=instruction,
     )
