@@ -15,7 +15,8 @@ from .n15.checkpoint import load_checkpoint
 from .n15.config import N15Config
 from .n15.embodiments import Embodiment, resolve_embodiment
 from .n15.model import GR00TN15
-from .n15.testing import CHAT_TEMPLATE, tiny_tokenizer
+from .n15.config import TINY_SPECIAL_TOKENS
+from .n15.testing import CHAT_TEMPLATE, byte_level_tokenizer
 from .normalization import MinMaxMap, min_max_map
 from .prompt import IMAGE_CONTEXT_TOKEN
 
@@ -63,7 +64,7 @@ def build_gr00t(
         model, tokenizer, resolved = loaded.model, loaded.tokenizer, loaded.embodiment
         source = f"{checkpoint}/experiment_cfg/metadata.json [{resolved.name}]"
     else:
-        tokenizer = tiny_tokenizer()  # a random model has no tokenizer of its own: the tiny test one will do
+        tokenizer = byte_level_tokenizer(TINY_SPECIAL_TOKENS)  # a random model has no tokenizer of its own: the tiny test one will do
         tokenizer.chat_template = CHAT_TEMPLATE
         config = N15Config.preset(size)
         config.image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_CONTEXT_TOKEN)
