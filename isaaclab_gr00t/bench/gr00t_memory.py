@@ -1,6 +1,6 @@
-"""Memory and throughput of a PPO update on the GR00T actor/critic (random weights, synthetic camera batch).
+"""Memory and throughput of a PPO update on the GR00T N1.5 actor/critic (random weights, synthetic camera batch).
 
-Example (on an H100)::
+Example (on an H200)::
 
     python -m isaaclab_gr00t.bench.gr00t_memory --size full --batch 256 --micro-batches 8
 
@@ -20,7 +20,7 @@ from tensordict import TensorDict
 
 from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic
 
-OBS_GROUPS = {"actor": ["policy"], "critic": ["critic"]}
+OBS_GROUPS = {"actor": ["policy", "state"], "critic": ["critic"]}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,13 +33,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--minibatches", type=int, default=1, help="PPO minibatches per epoch.")
     parser.add_argument("--epochs", type=int, default=1, help="PPO epochs timed.")
     parser.add_argument("--rollout-steps", type=int, default=4, help="Rollout forwards timed.")
-    parser.add_argument("--image-size", type=int, default=96, help="Camera image side (Isaac Lab cartpole: 96).")
-    parser.add_argument("--frames", type=int, default=2, help="RGB frames stacked along channels (views per env).")
-    parser.add_argument("--state-dim", type=int, default=4, help="Size of the critic's state vector.")
-    parser.add_argument("--action-dim", type=int, default=1, help="Env action dimension.")
-    parser.add_argument("--lora-rank", type=int, default=16, help="LoRA rank on the LLM q/v projections.")
-    parser.add_argument("--frozen-dtype", choices=["float32", "bfloat16"], default="bfloat16", help="Frozen weight dtype.")
-    parser.add_argument("--gradient-checkpointing", action="store_true", help="Recompute backbone activations.")
+    parser.add_argument("--image-size", type=int, default=224, help="Camera image side before the model's crop and resize.")
+    parser.add_argument("--views", type=int, default=1, help="Camera views per env (256 vision tokens each at full size).")
+    parser.add_argument("--state-dim", type=int, default=8, help="Size of the actor's state vector.")
+    parser.add_argument("--action-dim", type=int, default=7, help="Env action dimension.")
+    parser.add_argument("--lora-rank", type=int, default=0, help="LoRA rank on the language model (0: none, RLinf's recipe).")
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="bfloat16", help="Frozen weight dtype.")
+    parser.add_argument("--policy", choices=["gaussian", "flow_sde"], default="gaussian", help="PPO policy mode.")
+    parser.add_argument("--gradient-checkpointing", action="store_true", help="Recompute language-model activations.")
     return parser.parse_args(argv)
 
 
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> str:
     torch.manual_seed(0)
     obs = TensorDict(
         {
-            "policy": torch.rand(args.batch, 3 * args.frames, args.image_size, args.image_size, device=device) - 0.5,
+            "policy": torch.rand(args.batch, 3 * args.views, args.image_size, args.image_size, device=device),
+            "state": torch.randn(args.batch, args.state_dim, device=device),
             "critic": torch.randn(args.batch, args.state_dim, device=device),
         },
         batch_size=[args.batch],
@@ -60,11 +62,9 @@ def main(argv: list[str] | None = None) -> str:
     )
     with device:  # initialize the random weights directly on the device
         actor = GR00TActor(
-            obs, OBS_GROUPS, "actor", args.action_dim,
-            distribution_cfg={"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"},
-            size=args.size, lora_rank=args.lora_rank, frozen_dtype=args.frozen_dtype,
-            gradient_checkpointing=args.gradient_checkpointing,
-        )  # fmt: skip
+            obs, OBS_GROUPS, "actor", args.action_dim, size=args.size, lora_rank=args.lora_rank, dtype=args.dtype,
+            policy=args.policy, gradient_checkpointing=args.gradient_checkpointing,
+        )
         critic = GR00TCritic(obs, OBS_GROUPS, "critic", 1)
     groups = actor.optimizer_param_groups(3e-4) + critic.optimizer_param_groups(3e-4)
     optimizer = torch.optim.AdamW([{"params": g["params"], "lr": g["lr"]} for g in groups])
@@ -100,6 +100,7 @@ def _measure(args, device, actor, critic, obs, optimizer, groups) -> tuple[float
         start = time.perf_counter()
         for _ in range(args.rollout_steps):
             actions, log_prob, values = _rollout_step(actor, critic, obs)
+        extras = actor.rollout_extras
         _sync(device)
         rollout_rate = args.batch * args.rollout_steps / (time.perf_counter() - start)
     returns = values + torch.randn_like(values)
@@ -112,6 +113,8 @@ def _measure(args, device, actor, critic, obs, optimizer, groups) -> tuple[float
             optimizer.zero_grad(set_to_none=True)
             for micro in minibatch.chunk(args.micro_batches):
                 micro_obs = obs[micro]
+                if extras is not None:
+                    actor.replay(extras[micro])
                 actor(micro_obs, stochastic_output=True)
                 ratio = torch.exp(actor.get_output_log_prob(actions[micro]) - log_prob[micro])
                 surrogate = torch.max(-advantages[micro] * ratio, -advantages[micro] * ratio.clamp(0.8, 1.2)).mean()

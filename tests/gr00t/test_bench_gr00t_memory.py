@@ -7,10 +7,11 @@ import pytest
 from isaaclab_gr00t.bench import gr00t_memory
 
 
-def test_tiny_cpu_benchmark_prints_table(capsys):
+@pytest.mark.parametrize("policy", ["gaussian", "flow_sde"])
+def test_tiny_cpu_benchmark_prints_table(capsys, policy):
     table = gr00t_memory.main(
         ["--size", "tiny", "--device", "cpu", "--batch", "8", "--micro-batches", "2", "--minibatches", "2",
-         "--rollout-steps", "1", "--image-size", "16", "--action-dim", "2"]
+         "--rollout-steps", "1", "--image-size", "32", "--views", "2", "--action-dim", "2", "--dtype", "float32", "--policy", policy]
     )  # fmt: skip
     assert table in capsys.readouterr().out
     header, _, row = table.splitlines()
