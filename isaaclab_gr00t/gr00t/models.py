@@ -119,6 +119,10 @@ class GR00TActor(MLPModel):
         else:
             raise ValueError(f"GR00T actor cfg field 'policy' must be 'gaussian' or 'flow_sde', got {policy!r}.")
 
+        self.backbone_trains = any(p.requires_grad for p in self.gr00t.backbone.parameters())
+        self.autocast = dtype == "bfloat16"
+        self._replay: TensorDict | None = None
+        self._rollout_extras: TensorDict | None = None
         feature_dim = head.backbone_embedding_dim + head.input_embedding_dim
         self.shared = sharing.SharedEncoder(self._encode, self.image_groups + self.obs_groups, feature_dim)
         sharing.publish(share_key, self.shared)
@@ -132,12 +136,16 @@ class GR00TActor(MLPModel):
 
     @property
     def rollout_extras(self) -> TensorDict | None:
-        """What the last sampling forward needs stored with the transition (flow-SDE's chain), else None."""
-        return getattr(self.policy, "rollout_extras", None)
+        """What the last sampling forward needs stored with the transition, or None when nothing is needed.
+
+        ``features``: the frozen backbone's output (camera tasks), so the update never runs the vision tower or the
+        language model again; ``chain`` and ``step``: flow-SDE's denoising chain.
+        """
+        return self._rollout_extras
 
     def replay(self, extras: TensorDict) -> None:
-        """Hand the stored ``rollout_extras`` of a minibatch to the next forward (flow-SDE)."""
-        self.policy.replay(extras)
+        """Hand a minibatch's stored :attr:`rollout_extras` to the next forward (the update)."""
+        self._replay = extras
 
     def forward(
         self,
@@ -148,8 +156,14 @@ class GR00TActor(MLPModel):
     ) -> torch.Tensor:
         """Return sampled actions (``stochastic_output``) or the policy mean, ``(N, execute_steps * action_dim)``."""
         obs = unpad_trajectories(obs, masks) if masks is not None else obs
-        context, state_tokens = self.shared.encode(obs)
-        return self.policy.act(self._denoiser(context, state_tokens), stochastic_output)
+        replay, self._replay = self._replay, None
+        if replay is not None and "chain" in replay.keys():
+            self.policy.replay(replay)
+        with torch.autocast("cuda", torch.bfloat16, enabled=self.autocast and obs.device.type == "cuda"):
+            context, state_tokens, features = self.shared.encode(obs, None if replay is None else replay.get("features"))
+            actions = self.policy.act(self._denoiser(context, state_tokens), stochastic_output)
+        self._rollout_extras = self._collect_extras(features) if stochastic_output and replay is None else None
+        return actions
 
     def train(self, mode: bool = True) -> GR00TActor:
         """Train the heads' std and normalizers only: the N1.5 model always runs with dropout off (RLinf's recipe)."""
@@ -185,28 +199,46 @@ class GR00TActor(MLPModel):
 
     # ------------------------------------------------------------------ N1.5 inputs
 
-    def _encode(self, obs: TensorDict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Backbone features -> context (``vlln`` + ``vl_self_attention``) and the state token, for ``obs``."""
+    def _encode(self, obs: TensorDict, features: torch.Tensor | None = None):
+        """Context (``vlln`` + ``vl_self_attention``), state token and the backbone features of ``obs``.
+
+        ``features`` replays stored backbone features instead of running the backbone.
+        """
         batch = obs.batch_size[0]
         model = self.gr00t
+        if features is None:
+            features = self._backbone_features(obs)
+        head_dtype = model.action_head.future_tokens.weight.dtype
+        context = model.action_head.encode_context(features.to(head_dtype)).expand(batch, -1, -1)
+        state = self.state_map.normalize(self.obs_normalizer(self._state(obs)))
+        state = pad_to(state, model.config.action_head.max_state_dim, "state")
+        state_tokens = model.action_head.encode_state(state, self.embodiment_id.expand(batch))
+        return context, state_tokens, features
+
+    def _backbone_features(self, obs: TensorDict) -> torch.Tensor:
+        """``(N, T, 2048)`` backbone features (``(1, T, 2048)`` without cameras: every sample sees the same prompt)."""
+        model = self.gr00t
         images = [obs[group] for group in self.image_groups]
-        backbone_batch = batch if images else 1  # without cameras every sample sees the same prompt
         size = model.config.vision.image_size
         if images:
             pixels = camera_views(images, size, **self.image_input)
         else:
             pixels = self.input_ids.new_zeros((1, 0, 3, size, size), dtype=torch.float32)
         pixels = pixels.to(model.backbone.eagle_model.mlp1[0].weight.dtype)
-        ids = self.input_ids.expand(backbone_batch, -1)
-        mask = self.attention_mask.expand(backbone_batch, -1)
-        backbone_trains = any(p.requires_grad for p in model.backbone.parameters())
-        with torch.set_grad_enabled(torch.is_grad_enabled() and backbone_trains):
-            features = model.backbone(pixels, ids, mask)
-        head_dtype = model.action_head.future_tokens.weight.dtype
-        context = model.action_head.encode_context(features.to(head_dtype)).expand(batch, -1, -1)
-        state = pad_to(self.state_map.normalize(self.obs_normalizer(self._state(obs))), model.config.action_head.max_state_dim, "state")
-        state_tokens = model.action_head.encode_state(state, self.embodiment_id.expand(batch))
-        return context, state_tokens
+        ids = self.input_ids.expand(pixels.shape[0], -1)
+        mask = self.attention_mask.expand(pixels.shape[0], -1)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.backbone_trains):
+            return model.backbone(pixels, ids, mask)
+
+    def _collect_extras(self, features: torch.Tensor) -> TensorDict | None:
+        """Stored features (frozen backbone, camera tasks) and the policy mode's chain, as one TensorDict."""
+        parts = {}
+        if not self.backbone_trains and self.image_groups:
+            parts["features"] = features
+        policy_extras = getattr(self.policy, "rollout_extras", None)
+        if policy_extras is not None:
+            parts.update(policy_extras.items())
+        return TensorDict(parts, batch_size=[features.shape[0]]) if parts else None
 
     def _state(self, obs: TensorDict) -> torch.Tensor:
         """The actor's 1-D groups, concatenated (``(N, 0)`` without any)."""

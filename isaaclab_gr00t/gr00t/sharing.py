@@ -24,8 +24,8 @@ from collections.abc import Callable
 import torch
 from tensordict import TensorDict
 
-Encoding = tuple[torch.Tensor, torch.Tensor]
-"""The action head's context tokens ``(N, T, C)`` and state token ``(N, 1, S)``."""
+Encoding = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+"""The action head's context tokens ``(N, T, C)``, the state token ``(N, 1, S)`` and the backbone features."""
 
 _REGISTRY: dict[str, weakref.ref[SharedEncoder]] = {}
 
@@ -33,8 +33,9 @@ _REGISTRY: dict[str, weakref.ref[SharedEncoder]] = {}
 class SharedEncoder:
     """The actor's observation encoder with the actor-to-critic stash."""
 
-    def __init__(self, encode: Callable[[TensorDict], Encoding], groups: list[str], feature_dim: int):
-        """Wrap ``encode``, which reads the observation ``groups``; value features are ``feature_dim`` wide."""
+    def __init__(self, encode: Callable[..., Encoding], groups: list[str], feature_dim: int):
+        """Wrap ``encode(obs, features)``, which reads the observation ``groups``; value features are
+        ``feature_dim`` wide."""
         self._encode = encode
         self.groups = groups
         self.feature_dim = feature_dim
@@ -42,9 +43,9 @@ class SharedEncoder:
         """Number of encoder runs so far (counted for tests and benchmarks)."""
         self._stash: tuple[tuple[torch.Tensor, ...], Encoding] | None = None
 
-    def encode(self, obs: TensorDict) -> Encoding:
-        """Encode ``obs`` and stash the result for the next critic call."""
-        encoding = self._run(obs)
+    def encode(self, obs: TensorDict, features: torch.Tensor | None = None) -> Encoding:
+        """Encode ``obs`` (from stored backbone ``features`` when given) and stash it for the next critic call."""
+        encoding = self._run(obs, features)
         self._stash = (self._key(obs), encoding)
         return encoding
 
@@ -53,15 +54,15 @@ class SharedEncoder:
         stash, self._stash = self._stash, None
         key = self._key(obs)
         if stash is not None and len(stash[0]) == len(key) and all(a is b for a, b in zip(stash[0], key)):
-            context, state_tokens = stash[1]
+            context, state_tokens, _ = stash[1]
         else:
             with torch.no_grad():
-                context, state_tokens = self._run(obs)
+                context, state_tokens, _ = self._run(obs)
         return torch.cat([context.mean(dim=1), state_tokens[:, 0]], dim=-1).float()
 
-    def _run(self, obs: TensorDict) -> Encoding:
+    def _run(self, obs: TensorDict, features: torch.Tensor | None = None) -> Encoding:
         self.num_encodings += 1
-        return self._encode(obs)
+        return self._encode(obs, features)
 
     def _key(self, obs: TensorDict) -> tuple[torch.Tensor, ...]:
         return tuple(obs[group] for group in self.groups)

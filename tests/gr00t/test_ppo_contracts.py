@@ -140,7 +140,7 @@ def test_state_only_task_uses_instruction_and_state(make_env, make_runner_cfg):
     runner.learn(num_learning_iterations=1)
     obs = env.get_observations()
     with torch.no_grad():
-        context, state_tokens = actor.shared.encode(obs)
+        context, state_tokens, _ = actor.shared.encode(obs)
     # without cameras the context is the instruction's, the same for every env; the state tokens differ
     assert context.shape[0] == env.num_envs and torch.equal(context[0], context[-1])
     assert not torch.equal(state_tokens[0], state_tokens[-1])
