@@ -141,3 +141,19 @@ def test_min_max_maps_normalize_state_and_unnormalize_actions():
     assert pad_to(torch.ones(2, 3), 5, "state").tolist() == [[1, 1, 1, 0, 0]] * 2
     with pytest.raises(ValueError, match="more than the model's 2"):
         pad_to(torch.ones(2, 3), 2, "state")
+
+
+def test_chunked_inference_policy_replays_each_chunk_action_in_order():
+    from isaaclab_gr00t.gr00t.chunked_env import ChunkedInferencePolicy
+
+    calls = []
+
+    def policy(obs):
+        calls.append(obs)
+        return torch.arange(6.0).repeat(2, 1) + 10 * len(calls)  # 3 actions of 2 dims per env
+
+    player = ChunkedInferencePolicy(policy, execute_steps=3)
+    actions = [player(torch.zeros(2)) for _ in range(4)]
+    assert len(calls) == 2  # a new chunk at the 1st and 4th call
+    assert [a[0].tolist() for a in actions] == [[10, 11], [12, 13], [14, 15], [20, 21]]
+    player.reset(torch.zeros(2))
