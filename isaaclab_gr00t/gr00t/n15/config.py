@@ -303,7 +303,7 @@ TINY_SPECIAL_TOKENS = {
     "<img>": 274,
     "</img>": 275,
 }
-"""Special tokens of the tiny test tokenizer (``testing.write_tiny_tokenizer``) and their ids."""
+"""Special tokens of the tiny test tokenizer (``testing.byte_level_tokenizer``) and their ids."""
 
 TINY_VOCAB_SIZE = 288
 """Token-embedding rows of the ``tiny`` preset (the tiny tokenizer's 276 tokens, padded like Eagle's vocabulary)."""

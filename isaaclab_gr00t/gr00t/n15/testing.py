@@ -55,22 +55,43 @@ def _byte_symbols() -> list[str]:
     return [symbols[byte] for byte in range(256)]
 
 
-def tiny_tokenizer():
-    """A byte-level BPE ``Qwen2Tokenizer`` with the Eagle special tokens at the ``tiny`` preset's ids."""
+def byte_level_tokenizer(special_tokens: dict[str, int]):
+    """A byte-level BPE ``Qwen2Tokenizer`` (256 byte symbols, :data:`TINY_MERGES`) with ``special_tokens`` (token ->
+    id, each id past the merges) as special tokens; ids between them hold unused placeholder tokens."""
     from tokenizers import AddedToken
     from transformers import Qwen2Tokenizer
 
     vocab = {symbol: i for i, symbol in enumerate(_byte_symbols())}
     for left, right in TINY_MERGES:
         vocab[left + right] = len(vocab)
-    for token, token_id in TINY_SPECIAL_TOKENS.items():
-        if len(vocab) != token_id:
-            raise AssertionError(f"tiny vocabulary: {token} would get id {len(vocab)}, the tiny preset says {token_id}")
+    for token, token_id in special_tokens.items():
+        if token_id < len(vocab):
+            raise ValueError(f"special token {token} id {token_id} collides with the byte-level symbols and merges")
         vocab[token] = token_id
+    taken = set(vocab.values())
+    # Unused placeholders fill the ids below the highest special id: a BPE vocabulary must have no holes.
+    vocab.update({f"<|unused_{i}|>": i for i in range(max(taken) + 1) if i not in taken})
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=list(TINY_MERGES))
-    tokenizer.add_tokens([AddedToken(token, special=True, normalized=False) for token in TINY_SPECIAL_TOKENS],
+    tokenizer.add_tokens([AddedToken(token, special=True, normalized=False) for token in special_tokens],
                          special_tokens=True)
     return tokenizer
+
+
+def write_processor_folder(folder: str, config: N15Config, special_tokens: dict[str, int] | None) -> None:
+    """An Eagle-style processor folder for ``config``: ``config.json`` (vision/text sizes) and, unless
+    ``special_tokens`` is None, a byte-level tokenizer with them and ``chat_template.json``."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as file:
+        json.dump(config_to_eagle_json(config), file, indent=2)
+    if special_tokens is not None:
+        write_tokenizer(folder, special_tokens)
+
+
+def write_tokenizer(folder: str, special_tokens: dict[str, int]) -> None:
+    """Save :func:`byte_level_tokenizer` and :data:`CHAT_TEMPLATE` (as ``chat_template.json``) in ``folder``."""
+    byte_level_tokenizer(special_tokens).save_pretrained(folder)
+    with open(os.path.join(folder, "chat_template.json"), "w", encoding="utf-8") as file:
+        json.dump({"chat_template": CHAT_TEMPLATE}, file)
 
 
 def tiny_metadata(config: N15Config) -> dict:
@@ -133,11 +154,19 @@ def write_tiny_checkpoint(
     checkpoint_dir = os.path.join(root, "checkpoint")
     processor_dir = os.path.join(root, "processor")
     save_checkpoint(model, checkpoint_dir, num_shards=num_shards, metadata=tiny_metadata(config))
-    os.makedirs(processor_dir, exist_ok=True)
-    with open(os.path.join(processor_dir, "config.json"), "w", encoding="utf-8") as file:
-        json.dump(config_to_eagle_json(config), file, indent=2)
-    tokenizer_dir = processor_dir if tokenizer_in == "processor" else checkpoint_dir
-    tiny_tokenizer().save_pretrained(tokenizer_dir)
-    with open(os.path.join(tokenizer_dir, "chat_template.json"), "w", encoding="utf-8") as file:
-        json.dump({"chat_template": CHAT_TEMPLATE}, file)
+    write_processor_folder(processor_dir, config, TINY_SPECIAL_TOKENS if tokenizer_in == "processor" else None)
+    if tokenizer_in == "checkpoint":
+        write_tokenizer(checkpoint_dir, TINY_SPECIAL_TOKENS)
     return TinyCheckpoint(checkpoint_dir, processor_dir, config, model)
+
+
+def model_outputs(model: GR00TN15, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Backbone features and the sampled action chunk of ``model`` on ``inputs`` (``pixel_values``, ``input_ids``,
+    ``attention_mask``, ``state``, ``noise``, ``embodiment_id``), without gradients."""
+    with torch.no_grad():
+        features = model.backbone(inputs["pixel_values"], inputs["input_ids"], inputs["attention_mask"])
+        head = model.action_head
+        context = head.encode_context(features)
+        state = head.encode_state(inputs["state"], inputs["embodiment_id"])
+        actions = head.sample(context, state, inputs["embodiment_id"], inputs["noise"])
+    return {"features": features, "actions": actions}
