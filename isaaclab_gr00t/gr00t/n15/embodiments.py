@@ -35,7 +35,7 @@ METADATA_FILE = os.path.join("experiment_cfg", "metadata.json")
 """Path of the statistics file inside a checkpoint folder."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KeyStatistics:
     """Statistics of one state or action key, each an array over that key's dims."""
 
