@@ -165,9 +165,11 @@ def load_checkpoint(
     """Load a GR00T N1.5 checkpoint folder strictly, in eval mode (dropout off).
 
     Args:
-        ckpt_dir: Folder with ``config.json``, the safetensors weights and ``experiment_cfg/metadata.json``.
-        processor_dir: The Eagle 2.5 processor folder: vision/language sizes (its ``config.json``) and tokenizer.
-            Without it the published sizes are assumed and the tokenizer must be in ``ckpt_dir``.
+        ckpt_dir: Folder with ``config.json``, the safetensors weights and ``experiment_cfg/metadata.json``, or the
+            id of a Hugging Face repository already in the local cache (e.g. ``nvidia/GR00T-N1.5-3B``).
+        processor_dir: The Eagle 2.5 processor folder (or cached repository id): vision/language sizes (its
+            ``config.json``) and tokenizer. Without it the published sizes are assumed and the tokenizer must be in
+            ``ckpt_dir``.
         embodiment: Tag or slot id (see :mod:`.embodiments`); ``new_embodiment`` for a new robot.
         device: Where the weights go, tensor by tensor.
         dtype: Floating-point weights are converted to it as they are read.
@@ -177,10 +179,8 @@ def load_checkpoint(
         CheckpointError: Or a subclass, naming the file and key: missing folder or file, missing shard,
             missing/unexpected keys, shape mismatch, missing tokenizer, unknown embodiment, bad config or metadata.
     """
-    if not os.path.isdir(ckpt_dir):
-        raise CheckpointNotFoundError(f"{ckpt_dir}: checkpoint folder not found.")
-    if processor_dir is not None and not os.path.isdir(processor_dir):
-        raise CheckpointNotFoundError(f"{processor_dir}: processor folder not found.")
+    ckpt_dir = resolve_folder(ckpt_dir, "checkpoint")
+    processor_dir = None if processor_dir is None else resolve_folder(processor_dir, "processor")
     config = N15Config.from_checkpoint(ckpt_dir, processor_dir)
     metadata_path = os.path.join(ckpt_dir, METADATA_FILE)
     if not os.path.isfile(metadata_path):
@@ -211,6 +211,28 @@ def load_checkpoint(
     _materialize_buffers(model, torch.device(device))
     model.eval()
     return N15Checkpoint(model=model, config=config, tokenizer=tokenizer, embodiment=resolved, metadata=metadata)
+
+
+def resolve_folder(path_or_repo: str, what: str) -> str:
+    """A local folder: ``path_or_repo`` itself (``~`` expanded), or the snapshot of that Hugging Face repository id in
+    the local cache (looked up with ``local_files_only``: nothing is downloaded).
+
+    Raises:
+        CheckpointNotFoundError: If it is neither.
+    """
+    folder = os.path.expanduser(path_or_repo)
+    if os.path.isdir(folder):
+        return folder
+    if path_or_repo.count("/") == 1 and not path_or_repo.startswith((".", "/", "~")):
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+
+        try:
+            return snapshot_download(path_or_repo, local_files_only=True)
+        except (LocalEntryNotFoundError, ValueError, OSError):
+            pass
+    raise CheckpointNotFoundError(f"{path_or_repo}: {what} folder not found (neither a folder nor a repository in the "
+                                  "local Hugging Face cache; nothing is downloaded).")
 
 
 def _materialize_buffers(model: nn.Module, device: torch.device) -> None:

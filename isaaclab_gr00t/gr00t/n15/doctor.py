@@ -23,6 +23,7 @@ from .checkpoint import (
     compare_layout,
     expected_layout,
     read_weight_layout,
+    resolve_folder,
     tokenizer_folder,
 )
 from .config import N15Config
@@ -45,12 +46,12 @@ class Diagnosis:
 
 
 def diagnose(ckpt_dir: str, processor_dir: str | None = None) -> Diagnosis:
-    """Check ``ckpt_dir`` (and ``processor_dir``) without reading tensor data."""
+    """Check ``ckpt_dir`` (and ``processor_dir``), folders or cached Hugging Face repository ids, without reading
+    tensor data."""
     found = Diagnosis()
-    if not os.path.isdir(ckpt_dir):
-        found.problems.append(f"{ckpt_dir}: checkpoint folder not found.")
-        return found
     try:
+        ckpt_dir = resolve_folder(ckpt_dir, "checkpoint")
+        processor_dir = None if processor_dir is None else resolve_folder(processor_dir, "processor")
         config = N15Config.from_checkpoint(ckpt_dir, processor_dir)
         layout = read_weight_layout(ckpt_dir)
     except CheckpointError as err:

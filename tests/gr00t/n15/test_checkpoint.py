@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -160,6 +161,20 @@ def test_published_variants_are_accepted(tiny_copy):
 def test_missing_folder():
     with pytest.raises(CheckpointNotFoundError, match="/no/such/gr00t: checkpoint folder not found"):
         load_checkpoint("/no/such/gr00t")
+    with pytest.raises(CheckpointNotFoundError, match="nvidia/not-cached: checkpoint folder not found .*cache"):
+        load_checkpoint("nvidia/not-cached")
+
+
+def test_a_repository_in_the_local_hugging_face_cache(tiny_checkpoint, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    repo = tmp_path / "hub" / "models--nvidia--GR00T-N1.5-tiny"
+    shutil.copytree(tiny_checkpoint.checkpoint_dir, repo / "snapshots" / "0123abcd")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    loaded = load_checkpoint("nvidia/GR00T-N1.5-tiny", processor_dir=tiny_checkpoint.processor_dir)
+    assert loaded.config == tiny_checkpoint.config
 
 
 def test_missing_shard(tiny_copy):
