@@ -26,7 +26,8 @@ class FlowMatchingActionHead(nn.Module):
         self.cfg = cfg
         width = cfg.input_embedding_dim
         if cfg.dit.num_heads * cfg.dit.head_dim != width:
-            raise ValueError(f"DiT width {cfg.dit.num_heads} x {cfg.dit.head_dim} differs from input_embedding_dim {width}.")
+            raise ValueError(f"DiT width {cfg.dit.num_heads} x {cfg.dit.head_dim} differs from input_embedding_dim "
+                             f"{width}.")
         self.model = DiT(cfg.dit)
         self.state_encoder = CategorySpecificMLP(cfg.max_num_embodiments, cfg.max_state_dim, cfg.hidden_size, width)
         self.action_encoder = MultiEmbodimentActionEncoder(cfg.max_num_embodiments, cfg.action_dim, width)

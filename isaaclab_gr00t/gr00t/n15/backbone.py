@@ -89,7 +89,9 @@ class EagleBackbone(nn.Module):
         self.image_token_id = config.image_token_id
         self.eagle_model = _EagleModel(config)
 
-    def forward(self, pixel_values: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, pixel_values: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Features of every token after the last kept LM layer and the final RMSNorm.
 
         Args:

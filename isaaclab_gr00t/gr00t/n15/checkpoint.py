@@ -127,7 +127,8 @@ def compare_layout(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[
             sources[EMBED_KEY] = LM_HEAD_KEY
     missing = [key for key in expected if key not in sources]
     unexpected = sorted(key for key in found if key not in expected and key not in ignored)
-    misshapen = [(key, found[source], expected[key]) for key, source in sources.items() if found[source] != expected[key]]
+    misshapen = [(key, found[source], expected[key]) for key, source in sources.items()
+                 if found[source] != expected[key]]
     return LayoutReport(sources, missing, unexpected, misshapen, ignored)
 
 
@@ -184,7 +185,8 @@ def load_checkpoint(
     config = N15Config.from_checkpoint(ckpt_dir, processor_dir)
     metadata_path = os.path.join(ckpt_dir, METADATA_FILE)
     if not os.path.isfile(metadata_path):
-        raise CheckpointNotFoundError(f"{metadata_path}: not found; it holds the per-embodiment state/action statistics.")
+        raise CheckpointNotFoundError(f"{metadata_path}: not found; it holds the per-embodiment state/action "
+                                      "statistics.")
     metadata = read_metadata(metadata_path)
     resolved = resolve_embodiment(embodiment, metadata, extra_slots)
     tokenizer = load_tokenizer(ckpt_dir, processor_dir, config)
@@ -289,7 +291,8 @@ def load_tokenizer(ckpt_dir: str, processor_dir: str | None, config: N15Config):
     wanted = {"<IMG_CONTEXT>": config.image_token_id, "<img>": config.image_start_id, "</img>": config.image_end_id}
     got = {token: tokenizer.convert_tokens_to_ids(token) for token in wanted}
     if got != wanted:
-        raise MissingTokenizerError(f"{folder}: tokenizer ids of the image tokens are {got}, the model expects {wanted}.")
+        raise MissingTokenizerError(f"{folder}: tokenizer ids of the image tokens are {got}, the model expects "
+                                    f"{wanted}.")
     return tokenizer
 
 
@@ -334,7 +337,7 @@ def write_layout(ckpt_dir, config_json, entries, produce, *, num_shards: int = 2
     os.makedirs(ckpt_dir, exist_ok=True)
     with open(os.path.join(ckpt_dir, "config.json"), "w", encoding="utf-8") as file:
         json.dump(config_json, file, indent=2)
-    sizes = [torch.empty((), dtype=dtype).element_size() * int(torch.Size(shape).numel()) for _, dtype, shape in entries]
+    sizes = [torch.empty((), dtype=dtype).element_size() * torch.Size(shape).numel() for _, dtype, shape in entries]
     total = sum(sizes)
     shards: list[list[tuple]] = [[] for _ in range(num_shards)]
     written = 0

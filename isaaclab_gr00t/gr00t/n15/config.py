@@ -261,6 +261,10 @@ def _with_eagle_sizes(config: N15Config, eagle: dict[str, Any], path: str) -> N1
                    image_start_id=image_token_id + 1, image_end_id=image_token_id + 2)
 
 
+_NESTED = ("dit", "vl_self_attention")
+"""Fields of :class:`ActionHeadConfig` stored as nested objects in NVIDIA's config."""
+
+
 def _action_head_from(cfg: dict[str, Any], path: str) -> ActionHeadConfig:
     """The action-head sizes of a checkpoint's ``action_head_cfg`` (NVIDIA's field names)."""
     dit_cfg = cfg.get("diffusion_model_cfg") or {}
@@ -291,7 +295,7 @@ def _action_head_from(cfg: dict[str, Any], path: str) -> ActionHeadConfig:
         head_dim=vlsa_cfg.get("attention_head_dim", default_vlsa.head_dim),
         dropout=vlsa_cfg.get("dropout", default_vlsa.dropout),
     )
-    scalars = {f.name: cfg[f.name] for f in fields(ActionHeadConfig) if f.name in cfg and f.name not in ("dit", "vl_self_attention")}
+    scalars = {f.name: cfg[f.name] for f in fields(ActionHeadConfig) if f.name in cfg and f.name not in _NESTED}
     return ActionHeadConfig(**scalars, dit=dit, vl_self_attention=vlsa)
 
 
@@ -330,7 +334,7 @@ def _tiny() -> N15Config:
 def config_to_checkpoint_json(config: N15Config) -> dict[str, Any]:
     """The checkpoint ``config.json`` of ``config`` (NVIDIA's field names), as :func:`save_checkpoint` writes it."""
     head = config.action_head
-    scalars = {f.name: getattr(head, f.name) for f in fields(ActionHeadConfig) if f.name not in ("dit", "vl_self_attention")}
+    scalars = {f.name: getattr(head, f.name) for f in fields(ActionHeadConfig) if f.name not in _NESTED}
     return {
         "architectures": ["GR00T_N1_5"],
         "model_type": "gr00t_n1_5",

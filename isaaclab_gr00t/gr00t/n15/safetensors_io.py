@@ -82,7 +82,8 @@ def read_header(path: str) -> dict[str, TensorInfo]:
             shape = tuple(int(d) for d in entry["shape"])
             begin, end = (int(o) for o in entry["data_offsets"])
         except (KeyError, TypeError, ValueError) as err:
-            raise MissingShardError(f"{path}: tensor '{key}' has an unsupported or malformed header entry {entry}.") from err
+            raise MissingShardError(f"{path}: tensor '{key}' has an unsupported or malformed header entry "
+                                    f"{entry}.") from err
         nbytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
         if end - begin != nbytes or start + end > size:
             raise MissingShardError(f"{path}: tensor '{key}' data offsets {begin}..{end} do not fit shape {shape} "

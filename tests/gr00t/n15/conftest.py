@@ -21,4 +21,5 @@ def tiny_copy(tiny_checkpoint, tmp_path) -> TinyCheckpoint:
     root = tmp_path / "copy"
     shutil.copytree(tiny_checkpoint.checkpoint_dir, root / "checkpoint")
     shutil.copytree(tiny_checkpoint.processor_dir, root / "processor")
-    return TinyCheckpoint(str(root / "checkpoint"), str(root / "processor"), tiny_checkpoint.config, tiny_checkpoint.model)
+    return TinyCheckpoint(str(root / "checkpoint"), str(root / "processor"), tiny_checkpoint.config,
+                          tiny_checkpoint.model)

@@ -44,7 +44,8 @@ def make_inputs(tokenizer, config: N15Config, seed: int = 0) -> dict[str, torch.
                                                  {"type": "text", "text": instruction}]}]
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         for view in (1, 2):
-            text = text.replace(f"<image-{view}>", f"<image {view}><img>" + "<IMG_CONTEXT>" * config.tokens_per_view + "</img>")
+            image = f"<image {view}><img>" + "<IMG_CONTEXT>" * config.tokens_per_view + "</img>"
+            text = text.replace(f"<image-{view}>", image)
         texts.append(text)
     encoded = tokenizer(texts, padding=True, padding_side="left", return_tensors="pt")
     head = config.action_head
@@ -200,7 +201,8 @@ def test_shape_mismatch(tiny_copy):
     shard = next(s for s in (SHARD_1, SHARD_2) if key in load_file(os.path.join(tiny_copy.checkpoint_dir, s)))
     _edit_shard(tiny_copy.checkpoint_dir, shard, lambda t: t.update({key: torch.zeros(7, 3)}))
     want = (tiny_copy.config.action_head.max_seq_len, tiny_copy.config.action_head.input_embedding_dim)
-    with pytest.raises(ShapeMismatchError, match=re.escape(f"'{key}' has shape (7, 3) in the weights, the architecture of its config.json expects {want}")):
+    message = f"'{key}' has shape (7, 3) in the weights, the architecture of its config.json expects {want}"
+    with pytest.raises(ShapeMismatchError, match=re.escape(message)):
         _load(tiny_copy)
 
 
@@ -219,7 +221,8 @@ def test_missing_chat_template(tiny_copy):
 
 
 def test_unknown_embodiment(tiny_checkpoint):
-    with pytest.raises(UnknownEmbodimentError, match="Unknown embodiment 'robot_x': known embodiments are .*'new_embodiment' \\(slot 31\\)"):
+    known = "Unknown embodiment 'robot_x': known embodiments are .*'new_embodiment' \\(slot 31\\)"
+    with pytest.raises(UnknownEmbodimentError, match=known):
         _load(tiny_checkpoint, embodiment="robot_x")
     with pytest.raises(UnknownEmbodimentError, match="slot id 5"):
         _load(tiny_checkpoint, embodiment=5)
@@ -272,5 +275,6 @@ def test_doctor_command_line_without_processor_assumes_published_sizes(tiny_chec
                             cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "PROBLEM misshapen tensor: backbone.eagle_model.mlp1.0.weight: (64, 32) in the weights, (2048, 1152)" in result.stdout
+    mlp1 = "PROBLEM misshapen tensor: backbone.eagle_model.mlp1.0.weight: (64, 32) in the weights, (2048, 1152)"
+    assert mlp1 in result.stdout
     assert "WARNING" in result.stdout and "no tokenizer files" in result.stdout

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from isaaclab_gr00t.gr00t.n15 import PUBLISHED_SLOTS, MetadataError, N15Config, UnknownEmbodimentError, resolve_embodiment
+from isaaclab_gr00t.gr00t.n15 import (
+    PUBLISHED_SLOTS,
+    MetadataError,
+    N15Config,
+    UnknownEmbodimentError,
+    resolve_embodiment,
+)
 from isaaclab_gr00t.gr00t.n15.testing import tiny_metadata
 
 
