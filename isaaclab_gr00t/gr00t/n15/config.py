@@ -307,7 +307,7 @@ TINY_SPECIAL_TOKENS = {
     "<img>": 274,
     "</img>": 275,
 }
-"""Special tokens of the tiny test tokenizer (``testing.byte_level_tokenizer``) and their ids."""
+"""Special tokens of the tiny test tokenizer (``testing.write_tokenizer``) and their ids."""
 
 TINY_VOCAB_SIZE = 288
 """Token-embedding rows of the ``tiny`` preset (the tiny tokenizer's 276 tokens, padded like Eagle's vocabulary)."""
@@ -372,6 +372,8 @@ def config_to_eagle_json(config: N15Config) -> dict[str, Any]:
     v, t = config.vision, config.text
     return {
         "architectures": ["Eagle2_5_VLForConditionalGeneration"],
+        "auto_map": {"AutoConfig": "configuration_eagle2_5_vl.Eagle2_5_VLConfig",
+                     "AutoModel": "modeling_eagle2_5_vl.Eagle2_5_VLForConditionalGeneration"},
         "model_type": "eagle_2_5_vl",
         "force_image_size": v.image_size,
         "image_token_index": config.image_token_id,

@@ -2,7 +2,8 @@
 
 :func:`write_tiny_checkpoint` writes a checkpoint folder (``config.json``, two safetensors shards with their index,
 ``experiment_cfg/metadata.json``) and an Eagle-style processor folder (``config.json`` with ``vision_config`` /
-``text_config``, a byte-level BPE Qwen2 tokenizer with the Eagle special tokens, ``chat_template.json``), from a
+``text_config``, a byte-level BPE Qwen2 tokenizer with the Eagle special tokens in the Eagle folder's file format,
+``chat_template.json``), from a
 randomly initialized ``tiny`` model it also returns.
 """
 
@@ -55,28 +56,6 @@ def _byte_symbols() -> list[str]:
     return [symbols[byte] for byte in range(256)]
 
 
-def byte_level_tokenizer(special_tokens: dict[str, int]):
-    """A byte-level BPE ``Qwen2Tokenizer`` (256 byte symbols, :data:`TINY_MERGES`) with ``special_tokens`` (token ->
-    id, each id past the merges) as special tokens; ids between them hold unused placeholder tokens."""
-    from tokenizers import AddedToken
-    from transformers import Qwen2Tokenizer
-
-    vocab = {symbol: i for i, symbol in enumerate(_byte_symbols())}
-    for left, right in TINY_MERGES:
-        vocab[left + right] = len(vocab)
-    for token, token_id in special_tokens.items():
-        if token_id < len(vocab):
-            raise ValueError(f"special token {token} id {token_id} collides with the byte-level symbols and merges")
-        vocab[token] = token_id
-    taken = set(vocab.values())
-    # Unused placeholders fill the ids below the highest special id: a BPE vocabulary must have no holes.
-    vocab.update({f"<|unused_{i}|>": i for i in range(max(taken) + 1) if i not in taken})
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=list(TINY_MERGES))
-    tokenizer.add_tokens([AddedToken(token, special=True, normalized=False) for token in special_tokens],
-                         special_tokens=True)
-    return tokenizer
-
-
 def write_processor_folder(folder: str, config: N15Config, special_tokens: dict[str, int] | None) -> None:
     """An Eagle-style processor folder for ``config``: ``config.json`` (vision/text sizes) and, unless
     ``special_tokens`` is None, a byte-level tokenizer with them and ``chat_template.json``."""
@@ -88,8 +67,43 @@ def write_processor_folder(folder: str, config: N15Config, special_tokens: dict[
 
 
 def write_tokenizer(folder: str, special_tokens: dict[str, int]) -> None:
-    """Save :func:`byte_level_tokenizer` and :data:`CHAT_TEMPLATE` (as ``chat_template.json``) in ``folder``."""
-    byte_level_tokenizer(special_tokens).save_pretrained(folder)
+    """Write a byte-level BPE Qwen2 tokenizer in the Eagle processor folder's format (``vocab.json``,
+    ``merges.txt``, ``tokenizer_config.json`` with ``added_tokens_decoder``) and :data:`CHAT_TEMPLATE` as
+    ``chat_template.json``.
+
+    The vocabulary is the 256 byte-level symbols and :data:`TINY_MERGES`, padded with unused placeholder tokens up
+    to the first special id; ``special_tokens`` (token -> id) follow as added tokens, placeholders filling the ids
+    between them, so every id is where ``special_tokens`` puts it.
+    """
+    vocab = {symbol: i for i, symbol in enumerate(_byte_symbols())}
+    for left, right in TINY_MERGES:
+        vocab[left + right] = len(vocab)
+    first, last = min(special_tokens.values()), max(special_tokens.values())
+    if first < len(vocab):
+        raise ValueError(f"special token ids {sorted(special_tokens.values())} collide with the {len(vocab)} "
+                         "byte-level symbols and merges")
+    vocab.update({f"<|unused_{i}|>": i for i in range(len(vocab), first)})
+    by_id = {token_id: token for token, token_id in special_tokens.items()}
+    added = {str(i): {"content": by_id.get(i, f"<|unused_{i}|>"), "lstrip": False, "normalized": False,
+                      "rstrip": False, "single_word": False, "special": True} for i in range(first, last + 1)}
+    config = {
+        "tokenizer_class": "Qwen2Tokenizer",
+        "added_tokens_decoder": added,
+        "bos_token": None,
+        "eos_token": "<|im_end|>",
+        "pad_token": "<|endoftext|>",
+        "unk_token": None,
+        "errors": "replace",
+        "model_max_length": 131072,
+        "split_special_tokens": False,
+    }
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as file:
+        json.dump(vocab, file, ensure_ascii=False)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as file:
+        file.write("#version: 0.2\n" + "".join(f"{left} {right}\n" for left, right in TINY_MERGES))
+    with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as file:
+        json.dump(config, file, indent=2)
     with open(os.path.join(folder, "chat_template.json"), "w", encoding="utf-8") as file:
         json.dump({"chat_template": CHAT_TEMPLATE}, file)
 
