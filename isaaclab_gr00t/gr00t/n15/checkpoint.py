@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,7 +333,14 @@ def save_checkpoint(
         tokenizer.save_pretrained(ckpt_dir)
 
 
-def write_layout(ckpt_dir, config_json, entries, produce, *, num_shards: int = 2) -> None:
+def write_layout(
+    ckpt_dir: str,
+    config_json: dict[str, Any],
+    entries: list[tuple[str, torch.dtype, tuple[int, ...]]],
+    produce: Callable[[str], torch.Tensor],
+    *,
+    num_shards: int = 2,
+) -> None:
     """Write ``config.json`` and the sharded weights of ``entries`` (key, dtype, shape) with ``produce(key)``."""
     os.makedirs(ckpt_dir, exist_ok=True)
     with open(os.path.join(ckpt_dir, "config.json"), "w", encoding="utf-8") as file:

@@ -125,6 +125,25 @@ def test_tokenizer_from_the_checkpoint_folder_and_a_single_weights_file(tmp_path
     assert loaded.tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>") == tiny.config.image_token_id
 
 
+def test_save_checkpoint_of_a_loaded_model_loads_back(tiny_checkpoint, tmp_path):
+    """save_checkpoint writes the published layout with the tokenizer in the checkpoint folder."""
+    from isaaclab_gr00t.gr00t.n15 import save_checkpoint
+
+    first = _load(tiny_checkpoint, dtype=torch.float32)
+    save_checkpoint(first.model, str(tmp_path / "saved"), num_shards=3, metadata=first.metadata,
+                    tokenizer=first.tokenizer)
+    (tmp_path / "sizes").mkdir()
+    shutil.copy(os.path.join(tiny_checkpoint.processor_dir, "config.json"), tmp_path / "sizes" / "config.json")
+    second = load_checkpoint(str(tmp_path / "saved"), processor_dir=str(tmp_path / "sizes"), embodiment="gr1",
+                             dtype=torch.float32)
+    assert sorted(f for f in os.listdir(tmp_path / "saved") if f.endswith(".safetensors")) == [
+        f"model-0000{i}-of-00003.safetensors" for i in (1, 2, 3)]
+    for key, tensor in second.model.state_dict().items():
+        assert torch.equal(tensor, tiny_checkpoint.model.state_dict()[key]), key
+    assert second.tokenizer.chat_template == first.tokenizer.chat_template
+    assert second.metadata == first.metadata
+
+
 def _edit_shard(folder: str, shard: str, edit) -> None:
     path = os.path.join(folder, shard)
     tensors = load_file(path)
