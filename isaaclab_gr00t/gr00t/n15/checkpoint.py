@@ -274,16 +274,25 @@ def load_tokenizer(ckpt_dir: str, processor_dir: str | None, config: N15Config):
         MissingTokenizerError: If no folder holds a tokenizer or a chat template, or the image token ids differ.
     """
     from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     folder = tokenizer_folder(ckpt_dir, processor_dir)
     searched = [f for f in (processor_dir, ckpt_dir) if f is not None]
     if folder is None:
         raise MissingTokenizerError(f"No tokenizer in {searched}: expected {' or '.join(TOKENIZER_FILES)} (the Eagle "
                                     "2.5 processor folder's files); pass processor_dir=<that folder>.")
+    # AutoTokenizer reads the folder's config.json and warns that a GR00T / Eagle model type is not a transformers
+    # one: true and irrelevant to the tokenizer, so warnings are muted while it loads.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        # Qwen2's pre-tokenizer is right as stored; the flag only silences transformers' Mistral-regex heuristic,
+        # which fires on a folder whose config.json has no transformers_version (as the Eagle folder's).
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, fix_mistral_regex=False)
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise MissingTokenizerError(f"{folder}: tokenizer files could not be loaded ({err}).") from err
+    finally:
+        hf_logging.set_verbosity(verbosity)
     if not tokenizer.chat_template:
         tokenizer.chat_template = _read_chat_template(folder)
     if not tokenizer.chat_template:

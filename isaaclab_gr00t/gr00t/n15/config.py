@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
+import transformers
+
 from .errors import CheckpointNotFoundError, ConfigError
 
 PUBLISHED_IMAGE_TOKEN_ID = 151669
@@ -364,6 +366,7 @@ def config_to_checkpoint_json(config: N15Config) -> dict[str, Any]:
             },
         },
         "hidden_size": config.text.hidden_size,
+        "transformers_version": transformers.__version__,
     }
 
 
