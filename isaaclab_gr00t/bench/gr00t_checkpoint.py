@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     generator = torch.Generator().manual_seed(args.seed)
 
     def produce(key: str) -> torch.Tensor:
-        if key.endswith("norm.weight") or key.endswith(("layernorm.weight", "norm1.weight", "norm3.weight")):
+        if key.endswith(".weight") and len(layout[key]) == 1:  # the one-dimensional weights are norm scales
             return torch.ones(layout[key], dtype=dtype)
         return torch.empty(layout[key], dtype=dtype).normal_(0.0, 0.02, generator=generator)
 
