@@ -18,7 +18,17 @@ class GR00TN15(nn.Module):
     """
 
     def __init__(self, config: N15Config):
+        """Build the model with the sizes of ``config`` (random weights unless built on the meta device).
+
+        Raises:
+            ValueError: If the action head does not read the language model's width.
+        """
         super().__init__()
+        head = config.action_head
+        if not config.text.hidden_size == head.backbone_embedding_dim == head.dit.cross_attention_dim:
+            raise ValueError(f"GR00T N1.5 config: the language model's width {config.text.hidden_size}, the action "
+                             f"head's backbone_embedding_dim {head.backbone_embedding_dim} and the DiT's "
+                             f"cross_attention_dim {head.dit.cross_attention_dim} must be equal.")
         self.config = config
         self.backbone = EagleBackbone(config)
         self.action_head = FlowMatchingActionHead(config.action_head)
