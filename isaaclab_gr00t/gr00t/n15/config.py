@@ -162,6 +162,14 @@ class N15Config:
         """Vision tokens (and ``<IMG_CONTEXT>`` tokens) of one camera view: ``(image_size / patch_size) ** 2``."""
         return (self.vision.image_size // self.vision.patch_size) ** 2
 
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` unless the action head reads the language model's width."""
+        head = self.action_head
+        if not self.text.hidden_size == head.backbone_embedding_dim == head.dit.cross_attention_dim:
+            raise ConfigError(f"GR00T N1.5 config: the language model's width {self.text.hidden_size}, the action "
+                              f"head's backbone_embedding_dim {head.backbone_embedding_dim} and the DiT's "
+                              f"cross_attention_dim {head.dit.cross_attention_dim} must be equal.")
+
     @classmethod
     def preset(cls, name: Literal["full", "tiny"]) -> N15Config:
         """The published sizes (``full``) or the tiny test sizes of the same structure (``tiny``).
@@ -185,7 +193,8 @@ class N15Config:
         Raises:
             CheckpointNotFoundError: If a ``config.json`` is missing.
             ConfigError: If a ``config.json`` is not JSON, or asks for an architecture variant this
-                package does not build (e.g. ``project_to_dim``, pixel shuffle, sinusoidal DiT positions).
+                package does not build (e.g. ``project_to_dim``, pixel shuffle, sinusoidal DiT positions), or the
+                action head does not read the language model's width.
         """
         path = os.path.join(ckpt_dir, "config.json")
         ckpt = _read_json(path)
@@ -202,6 +211,11 @@ class N15Config:
         if "select_layer" in backbone_cfg:
             config.text.num_layers = int(backbone_cfg["select_layer"])
         config.action_head = _action_head_from(ckpt.get("action_head_cfg", {}), path)
+        try:
+            config.validate()
+        except ConfigError as err:
+            sizes = "" if processor_dir else " (no processor folder: the published vision/language sizes are assumed)"
+            raise ConfigError(f"{path}: {err}{sizes}") from err
         return config
 
 

@@ -21,14 +21,10 @@ class GR00TN15(nn.Module):
         """Build the model with the sizes of ``config`` (random weights unless built on the meta device).
 
         Raises:
-            ValueError: If the action head does not read the language model's width.
+            ConfigError: If the sizes do not fit together (:meth:`N15Config.validate`).
         """
         super().__init__()
-        head = config.action_head
-        if not config.text.hidden_size == head.backbone_embedding_dim == head.dit.cross_attention_dim:
-            raise ValueError(f"GR00T N1.5 config: the language model's width {config.text.hidden_size}, the action "
-                             f"head's backbone_embedding_dim {head.backbone_embedding_dim} and the DiT's "
-                             f"cross_attention_dim {head.dit.cross_attention_dim} must be equal.")
+        config.validate()
         self.config = config
         self.backbone = EagleBackbone(config)
         self.action_head = FlowMatchingActionHead(config.action_head)

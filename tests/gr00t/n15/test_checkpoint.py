@@ -256,9 +256,8 @@ def test_missing_metadata(tiny_copy):
 def test_config_sizes_come_from_the_folders(tiny_checkpoint, tmp_path):
     config = N15Config.from_checkpoint(tiny_checkpoint.checkpoint_dir, tiny_checkpoint.processor_dir)
     assert config == tiny_checkpoint.config
-    published_backbone = N15Config.from_checkpoint(tiny_checkpoint.checkpoint_dir)
-    assert published_backbone.vision.hidden_size == 1152 and published_backbone.text.vocab_size == 151680
-    assert published_backbone.action_head == tiny_checkpoint.config.action_head
+    with pytest.raises(CheckpointError, match="width 2048, .*no processor folder: the published vision/language"):
+        N15Config.from_checkpoint(tiny_checkpoint.checkpoint_dir)  # tiny head, published backbone
     (tmp_path / "config.json").write_text(json.dumps({"backbone_cfg": {"select_layer": 12}, "action_head_cfg": {
         "action_dim": 32, "diffusion_model_cfg": {"num_layers": 16, "positional_embeddings": None}}}))
     assert N15Config.from_checkpoint(str(tmp_path)) == N15Config.preset("full")
@@ -296,5 +295,5 @@ def test_doctor_command_line_without_processor_assumes_published_sizes(tiny_chec
                             timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "PROBLEM" in result.stdout and "language model's width 2048" in result.stdout
-    assert "without --processor the published vision/language sizes are assumed" in result.stdout
+    assert "no processor folder: the published vision/language sizes are assumed" in result.stdout
     assert "Traceback" not in result.stderr

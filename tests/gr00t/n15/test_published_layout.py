@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 import torch
 
-from isaaclab_gr00t.gr00t.n15 import GR00TN15, N15Config
+from isaaclab_gr00t.gr00t.n15 import ConfigError, GR00TN15, N15Config
 
 VISION = "backbone.eagle_model.vision_model.vision_model."
 LM = "backbone.eagle_model.language_model.model."
@@ -138,5 +138,5 @@ def test_tiny_preset_has_the_same_structure():
 def test_a_head_that_does_not_read_the_language_model_width_is_refused():
     config = N15Config.preset("tiny")
     config.action_head = dataclasses.replace(config.action_head, backbone_embedding_dim=32)
-    with pytest.raises(ValueError, match="width 64, the action head's backbone_embedding_dim 32"):
+    with pytest.raises(ConfigError, match="width 64, the action head's backbone_embedding_dim 32"):
         GR00TN15(config)
