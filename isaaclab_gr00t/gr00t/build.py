@@ -6,19 +6,18 @@ language model and/or vision tower) and set up the embodiment's state and action
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .n15.checkpoint import load_checkpoint
-from .n15.config import N15Config
+from .n15.checkpoint import load_checkpoint, load_tokenizer
+from .n15.config import TINY_SPECIAL_TOKENS, N15Config
 from .n15.embodiments import Embodiment, resolve_embodiment
 from .n15.model import GR00TN15
-from .n15.config import TINY_SPECIAL_TOKENS
-from .n15.testing import CHAT_TEMPLATE, byte_level_tokenizer
+from .n15.testing import write_tokenizer
 from .normalization import MinMaxMap, min_max_map
-from .prompt import IMAGE_CONTEXT_TOKEN
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -59,16 +58,14 @@ def build_gr00t(
     """
     if dtype not in DTYPES:
         raise ValueError(f"GR00T actor cfg field 'dtype' must be one of {sorted(DTYPES)}, got {dtype!r}.")
+    if isinstance(embodiment, str) and embodiment.isdigit():
+        embodiment = int(embodiment)  # a slot id given on the command line
     if checkpoint is not None:
         loaded = load_checkpoint(checkpoint, processor_dir=processor, embodiment=embodiment, dtype=DTYPES[dtype])
         model, tokenizer, resolved = loaded.model, loaded.tokenizer, loaded.embodiment
         source = f"{checkpoint}/experiment_cfg/metadata.json [{resolved.name}]"
     else:
-        tokenizer = byte_level_tokenizer(TINY_SPECIAL_TOKENS)  # a random model has no tokenizer of its own: the tiny test one will do
-        tokenizer.chat_template = CHAT_TEMPLATE
-        config = N15Config.preset(size)
-        config.image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_CONTEXT_TOKEN)
-        model = GR00TN15(config).to(DTYPES[dtype])
+        model, tokenizer = _random_model(size, DTYPES[dtype])
         resolved = resolve_embodiment(embodiment, None)
         source = f"random {size} model"
     statistics = resolved.statistics if use_statistics else None
@@ -80,8 +77,24 @@ def build_gr00t(
         model.action_head.float().requires_grad_(True)  # float32 master weights for the trained part
     _add_lora(model, lora_rank, lora_alpha, lora_llm_targets, lora_vision_targets)
     if gradient_checkpointing:
-        model.backbone.eagle_model.language_model.gradient_checkpointing_enable()
+        # non-reentrant: the frozen embeddings give inputs without gradients, which reentrant checkpointing
+        # would cut off from the LoRA weights inside the layers
+        lm = model.backbone.eagle_model.language_model.model
+        lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return GR00TBuild(model.eval(), tokenizer, resolved, state_map, action_map)
+
+
+def _random_model(size: str, dtype: torch.dtype) -> tuple[GR00TN15, Any]:
+    """A randomly initialized model at a preset size, with the byte-level test tokenizer standing in for the
+    Eagle tokenizer a random model does not have (the config takes that tokenizer's image-token ids)."""
+    config = N15Config.preset(size)
+    config.image_token_id = TINY_SPECIAL_TOKENS["<IMG_CONTEXT>"]
+    config.image_start_id = TINY_SPECIAL_TOKENS["<img>"]
+    config.image_end_id = TINY_SPECIAL_TOKENS["</img>"]
+    with tempfile.TemporaryDirectory() as folder:
+        write_tokenizer(folder, TINY_SPECIAL_TOKENS)
+        tokenizer = load_tokenizer(folder, None, config)
+    return GR00TN15(config).to(dtype), tokenizer
 
 
 def _add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str]) -> None:

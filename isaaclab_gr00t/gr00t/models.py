@@ -120,6 +120,7 @@ class GR00TActor(MLPModel):
             raise ValueError(f"GR00T actor cfg field 'policy' must be 'gaussian' or 'flow_sde', got {policy!r}.")
 
         self.backbone_trains = any(p.requires_grad for p in self.gr00t.backbone.parameters())
+        self.gradient_checkpointing = gradient_checkpointing
         self.autocast = dtype == "bfloat16"
         self._replay: TensorDict | None = None
         self._rollout_extras: TensorDict | None = None
@@ -166,9 +167,13 @@ class GR00TActor(MLPModel):
         return actions
 
     def train(self, mode: bool = True) -> GR00TActor:
-        """Train the heads' std and normalizers only: the N1.5 model always runs with dropout off (RLinf's recipe)."""
+        """Train mode for the distribution and normalizers; the N1.5 model always runs with dropout off (RLinf's
+        recipe). The backbone, which has no dropout, follows ``mode`` with gradient checkpointing, which
+        transformers applies in train mode only."""
         super().train(mode)
         self.gr00t.eval()
+        if mode and self.gradient_checkpointing:
+            self.gr00t.backbone.train()
         return self
 
     def update_normalization(self, obs: TensorDict) -> None:

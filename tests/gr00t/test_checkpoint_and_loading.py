@@ -129,3 +129,33 @@ def test_bad_critic_cfg_values_are_named():
         GR00TCritic(obs, GROUPS, "critic", 1, share_key="elsewhere")
     with pytest.raises(ValueError, match="1-D groups only"):
         GR00TCritic(obs, {"critic": ["policy"]}, "critic", 1, value_input="state")
+
+
+def test_embodiment_is_chosen_by_name_or_slot_id(tiny_checkpoint):
+    by_id = _actor(tiny_checkpoint, _obs(), embodiment="24")
+    assert by_id.embodiment_id.item() == 24
+    # gr1's statistics come along with its slot id
+    assert by_id.state_map.dim == 6
+
+
+def test_gradient_checkpointing_gives_the_same_lora_gradients():
+    obs = _obs()
+    grads = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        actor = GR00TActor(obs, GROUPS, "actor", 6, lora_rank=2, gradient_checkpointing=checkpointing, pixel_offset=0.5)
+        actor.train()
+        layer_runs = [0]
+        layer = actor.gr00t.backbone.eagle_model.language_model.model.layers[0]
+        layer.register_forward_pre_hook(lambda *_: layer_runs.__setitem__(0, layer_runs[0] + 1))
+        with torch.no_grad():
+            for name, p in actor.named_parameters():
+                if "lora_B" in name:
+                    p.normal_(0, 0.1)  # LoRA B starts at zero: make the adapters act
+        actor(obs).square().sum().backward()
+        assert layer_runs[0] == (2 if checkpointing else 1)  # checkpointing starts the layer again in backward
+        assert all(not m.training for m in actor.gr00t.action_head.modules())  # dropout stays off
+        grads.append({n: p.grad for n, p in actor.named_parameters() if "lora_A" in n})
+    assert grads[0] and all(g.abs().sum() > 0 for g in grads[0].values())
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-6, rtol=1e-5)

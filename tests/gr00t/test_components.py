@@ -11,8 +11,10 @@ from isaaclab_gr00t.gr00t.action_adapter import ActionAdapter
 from isaaclab_gr00t.gr00t.images import camera_views
 from isaaclab_gr00t.gr00t.n15 import KeyStatistics
 from isaaclab_gr00t.gr00t.n15.embodiments import EmbodimentStatistics
+from isaaclab_gr00t.gr00t.n15 import N15Config
+from isaaclab_gr00t.gr00t.n15.checkpoint import load_tokenizer
 from isaaclab_gr00t.gr00t.n15.config import TINY_SPECIAL_TOKENS
-from isaaclab_gr00t.gr00t.n15.testing import CHAT_TEMPLATE, byte_level_tokenizer
+from isaaclab_gr00t.gr00t.n15.testing import CHAT_TEMPLATE, write_tokenizer
 from isaaclab_gr00t.gr00t.normalization import min_max_map, pad_to
 from isaaclab_gr00t.gr00t.prompt import prompt_tokens
 
@@ -74,14 +76,13 @@ def test_camera_views_crop_resize_and_normalize():
         camera_views([torch.zeros(1, 5, 8, 8)], image_size=4, pixel_scale=1.0, pixel_offset=0.0)
 
 
-def _tokenizer():
-    tokenizer = byte_level_tokenizer(TINY_SPECIAL_TOKENS)
-    tokenizer.chat_template = CHAT_TEMPLATE
-    return tokenizer
+def _tokenizer(tmp_path):
+    write_tokenizer(str(tmp_path), TINY_SPECIAL_TOKENS)
+    return load_tokenizer(str(tmp_path), None, N15Config.preset("tiny"))
 
 
-def test_prompt_has_the_published_structure():
-    tokenizer = _tokenizer()
+def test_prompt_has_the_published_structure(tmp_path):
+    tokenizer = _tokenizer(tmp_path)
     ids, mask = prompt_tokens(tokenizer, ["pick up the red cube"], num_views=2, tokens_per_view=4)
     text = tokenizer.decode(ids[0])
     expected_user = "<image 1><img>" + "<IMG_CONTEXT>" * 4 + "</img><image 2><img>" + "<IMG_CONTEXT>" * 4 + "</img>"
@@ -97,8 +98,8 @@ def test_prompt_has_the_published_structure():
     assert ids[0, positions[0] - 1] == start and ids[0, positions[3] + 1] == end and ids[0, positions[4] - 1] == start
 
 
-def test_prompts_are_left_padded():
-    tokenizer = _tokenizer()
+def test_prompts_are_left_padded(tmp_path):
+    tokenizer = _tokenizer(tmp_path)
     ids, mask = prompt_tokens(tokenizer, ["go", "pick up the red cube"], num_views=1, tokens_per_view=4)
     short = int(mask[0].sum())
     assert mask[1].all() and not mask[0, 0] and mask[0, -short:].all()
@@ -106,8 +107,9 @@ def test_prompts_are_left_padded():
     assert (ids[0, : ids.shape[1] - short] == tokenizer.pad_token_id).all()
 
 
-def test_prompt_refuses_a_tokenizer_without_template_or_image_tokens():
-    tokenizer = byte_level_tokenizer(TINY_SPECIAL_TOKENS)
+def test_prompt_refuses_a_tokenizer_without_template_or_image_tokens(tmp_path):
+    tokenizer = _tokenizer(tmp_path)
+    tokenizer.chat_template = None
     with pytest.raises(ValueError, match="chat template"):
         prompt_tokens(tokenizer, ["go"], 1, 4)
     tokenizer.chat_template = CHAT_TEMPLATE.replace("{{ message['content'] }}", "{{ message['content'][:3] }}")

@@ -108,15 +108,18 @@ class EagleBackbone(nn.Module):
         """
         eagle = self.eagle_model
         lm = eagle.language_model.model
-        batch, views = pixel_values.shape[:2]
-        vision = eagle.vision_model.vision_model(pixel_values=pixel_values.flatten(0, 1)).last_hidden_state
-        vision = eagle.mlp1(vision)
+        views = pixel_values.shape[1]
+        embeds = lm.embed_tokens(input_ids)
+        if views:
+            vision = eagle.vision_model.vision_model(pixel_values=pixel_values.flatten(0, 1)).last_hidden_state
+            vision = eagle.mlp1(vision)
+        else:  # a task without cameras: the prompt alone
+            vision = embeds.new_zeros((0, 0, embeds.shape[-1]))
         per_sample = views * vision.shape[1]
         is_image = input_ids == self.image_token_id
         counts = is_image.sum(dim=1)
         if not bool((counts == per_sample).all()):
             raise ValueError(f"GR00T backbone: each sample needs {per_sample} <IMG_CONTEXT> tokens (id "
                              f"{self.image_token_id}) for its {views} views, got {counts.tolist()}.")
-        embeds = lm.embed_tokens(input_ids)
-        embeds = embeds.masked_scatter(is_image[..., None], vision.to(embeds.dtype).reshape(batch, per_sample, -1))
+        embeds = embeds.masked_scatter(is_image[..., None], vision.to(embeds.dtype).reshape(-1, embeds.shape[-1]))
         return lm(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
