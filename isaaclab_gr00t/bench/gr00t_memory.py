@@ -1,58 +1,105 @@
-"""Memory and throughput of a PPO update on the GR00T actor/critic (random weights, synthetic camera batch).
+"""Speed and memory of PPO on the GR00T N1.5 actor/critic: the optimized path against a plain baseline.
 
-Example (on an H100)::
+Example (on an H200)::
 
     python -m isaaclab_gr00t.bench.gr00t_memory --size full --batch 256 --micro-batches 8
 
-It builds the model on the device, runs rollout forwards (actor sample + log-prob + critic value, in inference
-mode) at ``--batch`` envs, then PPO epochs over ``--minibatches`` minibatches, each accumulated over
-``--micro-batches`` backward passes, with AdamW on the trainable parameter groups. It prints a markdown table of
-total/trainable parameters, peak memory (``torch.cuda.max_memory_allocated``) and samples/s. Nothing is downloaded.
+Random weights, a synthetic camera batch shaped like a camera task's (``--views`` RGB views at ``--image-size``,
+the chat-templated instruction, a state vector); nothing is downloaded. Each variant builds the actor and critic,
+runs rollout forwards (actor sample + log-prob + critic value, inference mode) at ``--batch`` envs, then PPO epochs
+over ``--minibatches`` minibatches, each accumulated over ``--micro-batches`` backward passes, with AdamW:
+
+- ``optimized``: bfloat16 frozen weights and autocast, and the update replays the rollout's stored extras (the
+  frozen backbone's features), so it never runs the vision tower or the language model again;
+- ``plain``: the same model in float32 without autocast, the update re-running the whole model.
+
+It prints a markdown table (peak memory from ``torch.cuda.max_memory_allocated``, samples/s, matrix TFLOP/s counted
+from the config by :mod:`isaaclab_gr00t.bench.gr00t_flops` and their fraction of ``--peak-tflops``) and the time of
+each part of one rollout forward of the first variant.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
+from collections import defaultdict
 
 import torch
 from tensordict import TensorDict
 
+from isaaclab_gr00t.bench.gr00t_flops import policy_flops
 from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic
 
-OBS_GROUPS = {"actor": ["policy"], "critic": ["critic"]}
+OBS_GROUPS = {"actor": ["policy", "state"], "critic": ["critic"]}
+VARIANTS = {"optimized": ("bfloat16", True), "plain": ("float32", False)}
+"""Variant -> (weight dtype, whether the update replays the stored backbone features)."""
+PER_STEP = "DiT per Euler step"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=["tiny", "full"], default="full", help="Backbone/head size.")
+    parser.add_argument("--size", choices=["tiny", "full"], default="full", help="Model size (random weights).")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="Torch device.")
-    parser.add_argument("--batch", type=int, default=256, help="Parallel envs of the rollout (= PPO minibatch size x minibatches).")
+    parser.add_argument("--batch", type=int, default=256, help="Parallel envs of the rollout (= samples per update epoch).")
     parser.add_argument("--micro-batches", type=int, default=8, help="Gradient accumulation steps per minibatch.")
     parser.add_argument("--minibatches", type=int, default=1, help="PPO minibatches per epoch.")
     parser.add_argument("--epochs", type=int, default=1, help="PPO epochs timed.")
     parser.add_argument("--rollout-steps", type=int, default=4, help="Rollout forwards timed.")
-    parser.add_argument("--image-size", type=int, default=96, help="Camera image side (Isaac Lab cartpole: 96).")
-    parser.add_argument("--frames", type=int, default=2, help="RGB frames stacked along channels (views per env).")
-    parser.add_argument("--state-dim", type=int, default=4, help="Size of the critic's state vector.")
-    parser.add_argument("--action-dim", type=int, default=1, help="Env action dimension.")
-    parser.add_argument("--lora-rank", type=int, default=16, help="LoRA rank on the LLM q/v projections.")
-    parser.add_argument("--frozen-dtype", choices=["float32", "bfloat16"], default="bfloat16", help="Frozen weight dtype.")
-    parser.add_argument("--gradient-checkpointing", action="store_true", help="Recompute backbone activations.")
+    parser.add_argument("--image-size", type=int, default=224, help="Camera image side before the model's crop and resize.")
+    parser.add_argument("--views", type=int, default=1, help="Camera views per env (256 vision tokens each at full size).")
+    parser.add_argument("--state-dim", type=int, default=8, help="Size of the actor's state vector.")
+    parser.add_argument("--action-dim", type=int, default=7, help="Env action dimension.")
+    parser.add_argument("--lora-rank", type=int, default=0, help="LoRA rank on the language model (0: none, RLinf's recipe).")
+    parser.add_argument("--policy", choices=["gaussian", "flow_sde"], default="gaussian", help="PPO policy mode.")
+    parser.add_argument("--variants", default="optimized,plain", help=f"Comma-separated, of {', '.join(VARIANTS)}.")
+    parser.add_argument("--peak-tflops", type=float, default=989.0,
+                        help="Dense bf16 matrix peak the FLOP rate is divided by (H100/H200 SXM datasheet: 989).")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> str:
-    """Run the benchmark, print the markdown table and return it."""
+    """Run the benchmark, print the markdown tables and return them."""
     args = parse_args(argv)
     if args.batch % (args.minibatches * args.micro_batches):
         raise ValueError(f"--batch {args.batch} must divide into --minibatches x --micro-batches.")
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"--variants: unknown {unknown}; known: {', '.join(VARIANTS)}.")
     device = torch.device(args.device)
+    rows, parts = [], None
+    for variant in variants:
+        row, variant_parts = _run_variant(args, device, variant)
+        rows.append(row)
+        parts = parts or variant_parts
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    header = (
+        "| variant | weights | device | batch | micro-batches | peak memory (GiB) | rollout samples/s | update samples/s"
+        " | rollout TFLOP/s (% of peak) | update TFLOP/s (% of peak) |"
+    )
+    table = "\n".join([header, "|" + "---|" * 10, *rows])
+    total = sum(ms for name, ms in parts.items() if name != PER_STEP)
+    split = "\n".join(
+        ["| part of one rollout forward | ms | share |", "|---|---:|---:|"]
+        + [f"| {name} | {ms:.2f} | {'' if name == PER_STEP else f'{ms / total:.0%}'} |" for name, ms in parts.items()]
+    )
+    text = f"{table}\n\nPart times of one rollout forward ({variants[0]}, batch {args.batch}):\n\n{split}"
+    print(text)
+    return text
+
+
+def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[str, float]]:
+    """Build, time and describe one variant: its table row and the part times of one rollout forward."""
+    dtype, replay_features = VARIANTS[variant]
     torch.manual_seed(0)
     obs = TensorDict(
         {
-            "policy": torch.rand(args.batch, 3 * args.frames, args.image_size, args.image_size, device=device) - 0.5,
+            "policy": torch.rand(args.batch, 3 * args.views, args.image_size, args.image_size, device=device) - 0.5,
+            "state": torch.randn(args.batch, args.state_dim, device=device),
             "critic": torch.randn(args.batch, args.state_dim, device=device),
         },
         batch_size=[args.batch],
@@ -60,40 +107,37 @@ def main(argv: list[str] | None = None) -> str:
     )
     with device:  # initialize the random weights directly on the device
         actor = GR00TActor(
-            obs, OBS_GROUPS, "actor", args.action_dim,
-            distribution_cfg={"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"},
-            size=args.size, lora_rank=args.lora_rank, frozen_dtype=args.frozen_dtype,
-            gradient_checkpointing=args.gradient_checkpointing,
-        )  # fmt: skip
+            obs, OBS_GROUPS, "actor", args.action_dim, size=args.size, lora_rank=args.lora_rank, dtype=dtype,
+            policy=args.policy, pixel_offset=0.5,
+        )
         critic = GR00TCritic(obs, OBS_GROUPS, "critic", 1)
     groups = actor.optimizer_param_groups(3e-4) + critic.optimizer_param_groups(3e-4)
     optimizer = torch.optim.AdamW([{"params": g["params"], "lr": g["lr"]} for g in groups])
-    total_params = sum(p.numel() for p in actor.parameters()) + sum(p.numel() for p in critic.parameters())
-    trainable_params = sum(p.numel() for g in groups for p in g["params"])
     actor.train()
     critic.train()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    flops = policy_flops(actor.gr00t.config, _views(actor, obs), actor.input_ids.shape[1])
+    rollout_flops = sum(flops.values())
+    update_flops = 3 * (rollout_flops - flops["vision"] - flops["language model"])  # forward + backward of the head
+    if not replay_features:
+        update_flops += flops["vision"] + flops["language model"]  # the frozen backbone's forward again
     try:
-        rollout_rate, update_rate = _measure(args, device, actor, critic, obs, optimizer, groups)
-        rates = f"{rollout_rate:.1f} | {update_rate:.1f}"
+        rollout_rate, update_rate = _measure(args, device, actor, critic, obs, optimizer, groups, replay_features)
+        parts = _part_times(actor, critic, obs, device)
+        rates = (
+            f"{rollout_rate:.1f} | {update_rate:.1f} | {_tflops(rollout_flops, rollout_rate, args)}"
+            f" | {_tflops(update_flops, update_rate, args)}"
+        )
     except torch.OutOfMemoryError:
-        rates = "out of memory | out of memory"
-
+        rates, parts = "out of memory | out of memory | - | -", {}
     peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}" if device.type == "cuda" else "n/a (CPU)"
-    table = "\n".join([
-        "| size | device | batch | minibatches | micro-batches | total params | trainable params | peak memory (GiB) | rollout samples/s | update samples/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| {args.size} | {_device_name(device)} | {args.batch} | {args.minibatches} | {args.micro_batches} | {total_params / 1e6:.1f} M"
-        f" | {trainable_params / 1e6:.2f} M | {peak} | {rates} |",
-    ])  # fmt: skip
-    print(table)
-    return table
+    row = f"| {variant} | {dtype} | {_device_name(device)} | {args.batch} | {args.micro_batches} | {peak} | {rates} |"
+    return row, parts
 
 
-def _measure(args, device, actor, critic, obs, optimizer, groups) -> tuple[float, float]:
+def _measure(args, device, actor, critic, obs, optimizer, groups, replay_features: bool) -> tuple[float, float]:
     """Time the rollout forwards and the PPO update; return samples/s of each."""
-    # rollout: what PPO.act() computes for every env step
     with torch.inference_mode():
         _rollout_step(actor, critic, obs)  # warm-up
         _sync(device)
@@ -102,16 +146,22 @@ def _measure(args, device, actor, critic, obs, optimizer, groups) -> tuple[float
             actions, log_prob, values = _rollout_step(actor, critic, obs)
         _sync(device)
         rollout_rate = args.batch * args.rollout_steps / (time.perf_counter() - start)
+    extras = actor.rollout_extras
+    if extras is not None and not replay_features:
+        extras = extras.exclude("features")
+    extras = extras.clone() if extras is not None and len(extras.keys()) else None  # out of inference mode
+    actions, log_prob, values = actions.clone(), log_prob.clone(), values.clone()
     returns = values + torch.randn_like(values)
     advantages = torch.randn(args.batch, device=device)
 
-    # update: PPO clipped loss, minibatches accumulated over micro-batches
     start = time.perf_counter()
     for _ in range(args.epochs):
         for minibatch in torch.randperm(args.batch, device=device).chunk(args.minibatches):
             optimizer.zero_grad(set_to_none=True)
             for micro in minibatch.chunk(args.micro_batches):
                 micro_obs = obs[micro]
+                if extras is not None:
+                    actor.replay(extras[micro])
                 actor(micro_obs, stochastic_output=True)
                 ratio = torch.exp(actor.get_output_log_prob(actions[micro]) - log_prob[micro])
                 surrogate = torch.max(-advantages[micro] * ratio, -advantages[micro] * ratio.clamp(0.8, 1.2)).mean()
@@ -127,6 +177,59 @@ def _rollout_step(actor: GR00TActor, critic: GR00TCritic, obs: TensorDict):
     """Actions, their log-probs and values, as PPO.act() records them."""
     actions = actor(obs, stochastic_output=True)
     return actions, actor.get_output_log_prob(actions), critic(obs)
+
+
+def _part_times(actor: GR00TActor, critic: GR00TCritic, obs: TensorDict, device: torch.device) -> dict[str, float]:
+    """Milliseconds of each part of one rollout forward, from timestamps taken around the parts' modules."""
+    model = actor.gr00t
+    eagle, head = model.backbone.eagle_model, model.action_head
+    modules = {
+        "vision (tower + mlp1)": (eagle.vision_model, eagle.mlp1),
+        "language model": (eagle.language_model.model,),
+        "vl_self_attention": (head.vl_self_attention,),
+        "DiT (all Euler steps)": (head.model,),
+        "value head": (critic.mlp,),
+    }
+    totals: dict[str, float] = defaultdict(float)
+    pending = []
+    handles = []
+    for name, parts in modules.items():
+        for module in parts:
+            handles.append(module.register_forward_pre_hook(lambda *_, name=name: pending.append((name, _stamp(device)))))
+            handles.append(module.register_forward_hook(lambda *_, name=name: pending.append((name, _stamp(device)))))
+    try:
+        with torch.inference_mode():
+            _rollout_step(actor, critic, obs)
+        _sync(device)
+    finally:
+        for handle in handles:
+            handle.remove()
+    for (name, start), (_, end) in zip(pending[::2], pending[1::2]):
+        totals[name] += _elapsed_ms(start, end)
+    totals[PER_STEP] = totals["DiT (all Euler steps)"] / model.config.action_head.num_inference_timesteps
+    return dict(totals)
+
+
+def _stamp(device: torch.device):
+    if device.type == "cuda":
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+    return time.perf_counter()
+
+
+def _elapsed_ms(start, end) -> float:
+    return start.elapsed_time(end) if isinstance(start, torch.cuda.Event) else 1000.0 * (end - start)
+
+
+def _views(actor: GR00TActor, obs: TensorDict) -> int:
+    image_id = actor.gr00t.config.image_token_id
+    return int((actor.input_ids[0] == image_id).sum()) // actor.gr00t.config.tokens_per_view
+
+
+def _tflops(flops_per_sample: float, samples_per_s: float, args) -> str:
+    rate = flops_per_sample * samples_per_s / 1e12
+    return f"{rate:.3g} ({rate / args.peak_tflops:.0%})"
 
 
 def _sync(device: torch.device) -> None:

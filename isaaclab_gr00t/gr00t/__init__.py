@@ -1,17 +1,16 @@
-"""GR00T-class vision-language-action policy as rsl-rl-lib 5.x actor/critic models, trainable with PPO.
+"""GR00T N1.5 as rsl-rl-lib 5.x actor and critic models, fine-tuned with PPO (docs/gr00t.md).
 
-See docs/gr00t.md. Public names:
+Public names:
 
 - :class:`GR00TActor`, :class:`GR00TCritic`: models (``class_name`` ``isaaclab_gr00t.gr00t:GR00TActor`` / ``...:GR00TCritic``).
 - :class:`GR00TActorCfg`, :class:`GR00TCriticCfg`: their Isaac Lab configclasses.
 - :class:`GR00TExportError`: raised by ``as_jit``/``as_onnx`` (a ``NotImplementedError``).
 - :class:`ChunkedActionEnv`: executes ``execute_steps`` chunk actions per PPO step.
-- :func:`save_backbone_weights`, :class:`PretrainedWeightsNotFoundError`: checkpoint helpers.
+- :mod:`isaaclab_gr00t.gr00t.n15`: the published N1.5 model, its checkpoint folder and embodiments.
 """
 
 from .chunked_env import ChunkedActionEnv
 from .config import GR00TActorCfg, GR00TCriticCfg
-from .loading import PretrainedWeightsNotFoundError, save_backbone_weights
 from .models import GR00TActor, GR00TCritic, GR00TExportError
 
 __all__ = [
@@ -21,6 +20,4 @@ __all__ = [
     "GR00TCritic",
     "GR00TCriticCfg",
     "GR00TExportError",
-    "PretrainedWeightsNotFoundError",
-    "save_backbone_weights",
 ]

@@ -28,7 +28,7 @@ class ActionAdapter:
             ValueError: If the shapes are inconsistent (the cfg field at fault is named).
         """
         if not 1 <= execute_steps <= horizon:
-            raise ValueError(f"GR00T cfg field 'execute_steps'={execute_steps} must be in [1, action_horizon={horizon}].")
+            raise ValueError(f"GR00T cfg field 'execute_steps'={execute_steps} must be in [1, the model's action horizon {horizon}].")
         if output_dim % execute_steps:
             raise ValueError(
                 f"The actor output dimension {output_dim} is not a multiple of cfg field 'execute_steps'={execute_steps}."
@@ -36,7 +36,7 @@ class ActionAdapter:
         self.action_dim = output_dim // execute_steps
         if self.action_dim > padded_dim:
             raise ValueError(
-                f"Env action dimension {self.action_dim} exceeds cfg field 'max_action_dim'={padded_dim}."
+                f"Env action dimension {self.action_dim} exceeds the model's action dimension {padded_dim}."
             )
         self.horizon = horizon
         self.padded_dim = padded_dim

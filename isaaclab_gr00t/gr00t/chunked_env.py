@@ -41,3 +41,34 @@ class ChunkedActionEnv(VecEnvWrapper):
         if "time_outs" in extras:
             extras = {**extras, "time_outs": timed_out}
         return obs, total_reward, ended.long(), extras
+
+
+class ChunkedInferencePolicy(torch.nn.Module):
+    """Play a chunked policy in an env that takes one action a step (``isaaclab play``'s loop).
+
+    Every ``execute_steps`` calls it asks ``policy`` for a chunk of ``execute_steps`` actions and then returns them
+    one by one, as :class:`ChunkedActionEnv` executed them during training (an env that resets inside a chunk
+    receives the rest of it, as in training).
+    """
+
+    def __init__(self, policy, execute_steps: int) -> None:
+        """Wrap ``policy`` (obs -> ``(N, execute_steps * A)``)."""
+        super().__init__()
+        self.policy = policy
+        self.execute_steps = execute_steps
+        self._chunk: torch.Tensor | None = None
+        self._index = 0
+
+    def forward(self, obs: TensorDict) -> torch.Tensor:
+        """The next action of the current chunk, ``(N, A)``; a new chunk every ``execute_steps`` calls."""
+        if self._index == 0:
+            self._chunk = self.policy(obs).unflatten(1, (self.execute_steps, -1))
+        action = self._chunk[:, self._index]
+        self._index = (self._index + 1) % self.execute_steps
+        return action
+
+    def reset(self, dones: torch.Tensor | None = None) -> None:
+        """Forward to the wrapped policy (the chunk schedule is shared by all envs and keeps running)."""
+        reset = getattr(self.policy, "reset", None)
+        if reset is not None:
+            reset(dones)

@@ -1,40 +1,63 @@
-"""Camera observations to vision-tower input."""
+"""Camera observations to GR00T N1.5's vision input, as its published evaluation transforms prepare them.
+
+Each camera frame becomes one RGB view: centre crop to 95 % of its sides, bilinear (antialiased) resize to the
+vision tower's size (224 for N1.5), then the Eagle processor's normalization ``(x - 0.5) / 0.5`` of ``x`` in
+[0, 1] (docs/gr00t.md, "Inputs").
+"""
 
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+import torch.nn.functional as F
+
+CROP_SCALE = 0.95
+"""Side fraction of the centre crop (N1.5's evaluation transform; training used a random crop of this size)."""
 
 
-def camera_frames(images: list[torch.Tensor], channels_per_frame: int, image_size: int, scale: float) -> torch.Tensor:
-    """Turn channel-stacked camera observations into SigLIP views.
-
-    Isaac Lab camera tasks stack ``K`` frames along channels, ``(N, K * C, H, W)``; RGB frames come as
-    ``pixel / 255 - per-image mean``, so ``scale = 2`` maps them to about SigLIP's ``2 * pixel / 255 - 1``.
+def camera_views(
+    images: list[torch.Tensor], image_size: int, pixel_scale: float, pixel_offset: float, channels_per_frame: int = 3
+) -> torch.Tensor:
+    """Turn camera observation groups into normalized vision-tower views.
 
     Args:
-        images: Image observation groups, each ``(N, K * channels_per_frame, H, W)``.
-        channels_per_frame: 3 for RGB frames, 1 for single-channel frames (repeated to RGB).
-        image_size: Side length the vision tower expects.
-        scale: Factor applied to the observation values.
+        images: Image groups, each ``(N, K * C, H, W)`` (Isaac Lab's channel-first frame stacks) or ``(N, H, W, C)``
+            (camera terms in channel-last layout, one frame).
+        image_size: Side length of the vision tower's input.
+        pixel_scale: Factor that maps observation values to [0, 1] (``1/255`` for uint8 pixels).
+        pixel_offset: Added after scaling (``0.5`` for Isaac Lab's mean-subtracted ``pixel / 255 - mean`` images).
+        channels_per_frame: 3 for RGB frames, 1 for grey or depth frames (repeated to RGB).
 
     Returns:
-        ``(N, V, 3, image_size, image_size)`` views, V = frames over all groups.
+        ``(N, V, 3, image_size, image_size)`` float views in [-1, 1], V = frames over all groups, in group order.
 
     Raises:
         ValueError: If a group's channel count is not a multiple of ``channels_per_frame``.
     """
     views = []
     for group in images:
-        if group.shape[1] % channels_per_frame:
-            raise ValueError(
-                f"Image observation with {group.shape[1]} channels is not a stack of frames of cfg field"
-                f" 'channels_per_frame'={channels_per_frame}."
-            )
-        frames = group.unflatten(1, (-1, channels_per_frame)).flatten(0, 1)
-        if channels_per_frame == 1:
-            frames = frames.expand(-1, 3, -1, -1)
-        if frames.shape[-2:] != (image_size, image_size):
-            frames = nn.functional.interpolate(frames, size=(image_size, image_size), mode="bilinear", align_corners=False)
-        views.append(frames.unflatten(0, (group.shape[0], -1)))
-    return torch.cat(views, dim=1) * scale
+        frames = _channel_first_frames(group, channels_per_frame)
+        pixels = (frames.float() * pixel_scale + pixel_offset).clamp(0.0, 1.0)
+        views.append(_crop_and_resize(pixels, image_size).unflatten(0, (group.shape[0], -1)))
+    return (torch.cat(views, dim=1) - 0.5) / 0.5
+
+
+def _channel_first_frames(group: torch.Tensor, channels_per_frame: int) -> torch.Tensor:
+    """``(N * K, 3, H, W)`` RGB frames of one observation group."""
+    if group.shape[-1] == channels_per_frame and group.shape[1] != channels_per_frame:
+        group = group.permute(0, 3, 1, 2)  # channel-last camera term
+    if group.shape[1] % channels_per_frame:
+        raise ValueError(
+            f"An image observation of shape {tuple(group.shape)} is not a stack of frames of cfg field"
+            f" 'channels_per_frame'={channels_per_frame}."
+        )
+    frames = group.unflatten(1, (-1, channels_per_frame)).flatten(0, 1)
+    return frames.expand(-1, 3, -1, -1) if channels_per_frame == 1 else frames
+
+
+def _crop_and_resize(frames: torch.Tensor, image_size: int) -> torch.Tensor:
+    """Centre crop to ``CROP_SCALE`` of each side, then resize to ``image_size`` (bilinear, antialiased)."""
+    height, width = frames.shape[-2:]
+    crop_h, crop_w = max(1, round(height * CROP_SCALE)), max(1, round(width * CROP_SCALE))
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    frames = frames[..., top : top + crop_h, left : left + crop_w]
+    return F.interpolate(frames, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True)

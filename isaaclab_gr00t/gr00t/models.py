@@ -1,61 +1,43 @@
-"""GR00T-class actor and critic models with rsl-rl-lib 5.x's model interface.
+"""GR00T N1.5 actor and critic with rsl-rl-lib 5.x's model interface, for PPO fine-tuning.
 
 rsl_rl builds them as ``cls(obs, obs_groups, "actor"|"critic", output_dim, **cfg)`` and PPO calls ``forward``,
 ``get_output_log_prob``, ``output_*``, ``get_kl_divergence``, ``reset``, ``get_hidden_state``,
-``update_normalization``, ``as_jit``/``as_onnx``. Both subclass rsl_rl's ``MLPModel`` to inherit its distribution
-accessors and non-recurrent no-ops; the actor replaces the MLP with backbone + flow-matching head (its ``__init__``
-does not call ``MLPModel.__init__``, which would build an unused MLP).
+``update_normalization``, ``as_jit``/``as_onnx``. Both subclass rsl_rl's ``MLPModel`` for its distribution accessors
+and non-recurrent no-ops; the actor replaces the MLP with the N1.5 model (its ``__init__`` does not call
+``MLPModel.__init__``, which would build an unused MLP). See docs/gr00t.md.
 """
 
 from __future__ import annotations
-
-import inspect
 
 import torch
 import torch.nn as nn
 from rsl_rl.models import MLPModel
 from rsl_rl.modules import EmpiricalNormalization, HiddenState
-from rsl_rl.utils import resolve_class, unpad_trajectories
+from rsl_rl.utils import unpad_trajectories
 from tensordict import TensorDict
 
 from . import sharing
 from .action_adapter import ActionAdapter
-from .action_head import FlowMatchingActionHead
-from .fallback import build_fallback_policy, missing_backbone_error
-from .loading import load_backbone_weights, resolve_pretrained_dir
-from .sizes import get_size
-from .tokenizer import tokenize_instruction
-
-_DEFAULT_FALLBACK_CNN = {"output_channels": [8, 16, 16], "kernel_size": [5, 3, 3], "stride": [2, 2, 2], "activation": "relu"}
+from .build import GR00TBuild, build_gr00t
+from .flow_policy import Denoiser, FlowSDE, GaussianAroundFlow
+from .images import camera_views
+from .normalization import pad_to
+from .prompt import prompt_tokens
 
 
 class GR00TExportError(NotImplementedError):
-    """Raised by ``as_jit``/``as_onnx``: the transformers/peft backbone cannot be exported to TorchScript or ONNX."""
+    """Raised by ``as_jit``/``as_onnx``: the transformers backbone cannot be exported to TorchScript or ONNX."""
 
 
 class GR00TActor(MLPModel):
-    """Frozen SigLIP + Qwen3 backbone with LoRA, a flow-matching action head and a state-independent Gaussian.
+    """GR00T N1.5 as a PPO actor: camera views + chat-templated instruction + normalized state -> action chunk.
 
-    The policy mean is the executed part of the head's deterministic action chunk; actions are sampled from
-    rsl_rl's ``GaussianDistribution`` around it, so log-probabilities, entropy and KL are exact (docs/gr00t.md).
-    ``state_dict()`` holds the LoRA weights, the head, the std and normalizer statistics only; the frozen backbone
-    is rebuilt from the cfg (``size``, ``pretrained_path``) and never saved.
+    The frozen Eagle backbone (optionally with LoRA) gives token features; the flow-matching action head turns
+    them, the state token and the embodiment's slot into a 16-step chunk, whose executed part is the action. The
+    stochastic policy around it is a mode object (:mod:`.flow_policy`): a Gaussian around the deterministic flow
+    output, or RLinf's flow-SDE. ``state_dict()`` holds the trainable weights and statistics; the frozen backbone
+    is saved only when it does not come from a checkpoint folder (which rebuilds it).
     """
-
-    def __new__(cls, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str, output_dim: int, **cfg):
-        """Build the GR00T actor, or rsl_rl's MLP/CNN policy when the backbone's code or weights are missing."""
-        args = inspect.signature(cls.__init__).bind(None, obs, obs_groups, obs_set, output_dim, **cfg)
-        args.apply_defaults()
-        kwargs = args.arguments
-        if kwargs["on_missing"] not in ("error", "fallback_mlp"):
-            raise ValueError(f"GR00T cfg field 'on_missing' must be 'error' or 'fallback_mlp', got {kwargs['on_missing']!r}.")
-        error = missing_backbone_error(kwargs["pretrained_path"])
-        if error is None:
-            return super().__new__(cls)
-        if kwargs["on_missing"] == "error":
-            raise type(error)(f"{error} (cfg field on_missing='error').")
-        sharing.withdraw(kwargs["share_key"])
-        return build_fallback_policy(obs, obs_groups, obs_set, output_dim, kwargs, str(error))
 
     def __init__(
         self,
@@ -63,87 +45,108 @@ class GR00TActor(MLPModel):
         obs_groups: dict[str, list[str]],
         obs_set: str,
         output_dim: int,
-        hidden_dims: list[int] = (256, 256),
-        activation: str = "elu",
+        hidden_dims: list[int] = (),
+        activation: str = "none",
         obs_normalization: bool = False,
         distribution_cfg: dict | None = None,
+        checkpoint: str | None = None,
+        processor: str | None = None,
         size: str = "tiny",
+        embodiment: str | int = "new_embodiment",
+        use_statistics: bool = True,
         instruction: str = "perform the task",
-        pretrained_path: str | None = None,
-        on_missing: str = "error",
-        checkpoint_key_map: dict[str, str] | None = None,
-        llm_layers: int | None = None,
-        lora_rank: int = 16,
-        lora_alpha: float = 32.0,
-        lora_llm_targets: list[str] = ("q_proj", "v_proj"),
-        lora_vision_targets: list[str] = (),
-        autocast_dtype: str = "auto",
-        frozen_dtype: str = "float32",
-        gradient_checkpointing: bool = False,
-        channels_per_frame: int = 3,
-        image_scale: float = 2.0,
-        action_horizon: int = 16,
-        max_action_dim: int = 32,
+        policy: str = "gaussian",
+        noise_level: float = 0.5,
         execute_steps: int = 1,
-        num_denoising_steps: int = 4,
-        head_width: int | None = None,
-        head_layers: int | None = None,
-        head_heads: int | None = None,
+        pixel_scale: float = 1.0,
+        pixel_offset: float = 0.0,
+        channels_per_frame: int = 3,
+        dtype: str = "float32",
+        train_action_head: bool = True,
+        lora_rank: int = 0,
+        lora_alpha: float = 32.0,
+        lora_llm_targets: list[str] = ("q_proj", "k_proj", "v_proj", "o_proj"),
+        lora_vision_targets: list[str] = (),
+        action_head_lr_scale: float = 1.0,
         lora_lr_scale: float = 1.0,
-        head_lr_scale: float = 1.0,
         std_lr_scale: float = 1.0,
+        gradient_checkpointing: bool = False,
         share_key: str = "default",
-        fallback_cnn_cfg: dict = _DEFAULT_FALLBACK_CNN,
     ) -> None:
         """Build the actor; every argument after ``output_dim`` is a field of :class:`GR00TActorCfg`."""
         nn.Module.__init__(self)
-        if channels_per_frame not in (1, 3):
-            raise ValueError(f"GR00T cfg field 'channels_per_frame' must be 1 or 3, got {channels_per_frame}.")
-        image_groups, self.obs_groups, self.obs_dim = _split_obs_groups(obs, obs_groups[obs_set])
-        if not image_groups and not self.obs_groups:
+        if list(hidden_dims) or activation != "none":
+            raise ValueError(
+                "GR00T actor cfg fields 'hidden_dims' and 'activation' must stay [] and 'none': the N1.5 architecture"
+                " has no configurable MLP (the value head's sizes are on the critic cfg)."
+            )
+        self.image_groups, self.obs_groups, self.obs_dim = split_obs_groups(obs, obs_groups[obs_set])
+        if not self.image_groups and not self.obs_groups:
             raise ValueError(f"GR00T actor observation set '{obs_set}' has no image or state group: {obs_groups[obs_set]}.")
         self.obs_normalization = obs_normalization and self.obs_dim > 0
         self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if self.obs_normalization else nn.Identity()
-        self.lr_scales = {"lora": lora_lr_scale, "head": head_lr_scale, "std": std_lr_scale}
 
-        # frozen backbone with LoRA, published for the critic
-        dims = get_size(size)
-        self.backbone = _build_backbone(
-            dims, llm_layers, pretrained_path, checkpoint_key_map, instruction, lora_rank, lora_alpha,
-            lora_llm_targets, lora_vision_targets, autocast_dtype, frozen_dtype, gradient_checkpointing,
-        )  # fmt: skip
-        self.shared = sharing.SharedBackbone(self.backbone, image_groups, channels_per_frame, image_scale)
-        sharing.publish(share_key, self.shared)
-
-        # trainable action head and distribution
-        self.adapter = ActionAdapter(output_dim, action_horizon, max_action_dim, execute_steps)
-        self.action_head = FlowMatchingActionHead(
-            context_width=self.backbone.width,
-            state_dim=self.obs_dim,
-            horizon=action_horizon,
-            action_dim=max_action_dim,
-            width=head_width or dims.head_width,
-            num_layers=head_layers or dims.head_layers,
-            num_heads=head_heads or dims.head_heads,
-            num_steps=num_denoising_steps,
-            state_hidden_dims=list(hidden_dims),
-            activation=activation,
+        built: GR00TBuild = build_gr00t(
+            checkpoint=checkpoint, processor=processor, size=size, embodiment=embodiment,
+            use_statistics=use_statistics, dtype=dtype, state_dim=self.obs_dim, action_dim=output_dim // execute_steps,
+            train_action_head=train_action_head, lora_rank=lora_rank, lora_alpha=lora_alpha,
+            lora_llm_targets=list(lora_llm_targets), lora_vision_targets=list(lora_vision_targets),
+            gradient_checkpointing=gradient_checkpointing,
         )
-        self.distribution = None
-        if distribution_cfg is not None:
-            dist_class, dist_cfg = resolve_class(distribution_cfg)
-            self.distribution = dist_class(output_dim, **dist_cfg)
-            if self.distribution.input_dim != output_dim:
-                raise ValueError(
-                    f"GR00T actor needs a distribution parameterized by its mean only (e.g. GaussianDistribution),"
-                    f" got cfg field distribution_cfg.class_name={distribution_cfg['class_name']!r}."
-                )
-
-        # checkpoints hold trainable weights and statistics only; the frozen backbone is rebuilt from the cfg
-        trainable = {name for name, p in self.backbone.named_parameters() if p.requires_grad}
-        self._frozen_keys = {f"backbone.{k}" for k in self.backbone.state_dict() if k not in trainable}
+        self.gr00t = built.model
+        self.state_map, self.action_map = built.state_map, built.action_map
+        self.register_buffer("embodiment_id", torch.tensor(built.embodiment.slot_id), persistent=False)
+        config = self.gr00t.config
+        views = _count_views(obs, self.image_groups, channels_per_frame)
+        input_ids, attention_mask = prompt_tokens(built.tokenizer, [instruction], views, config.tokens_per_view)
+        self.register_buffer("input_ids", input_ids, persistent=False)
+        self.register_buffer("attention_mask", attention_mask, persistent=False)
+        self.image_input = dict(pixel_scale=pixel_scale, pixel_offset=pixel_offset, channels_per_frame=channels_per_frame)
+        self.lr_scales = {"action_head": action_head_lr_scale, "lora": lora_lr_scale, "std": std_lr_scale}
+        # the checkpoint folder rebuilds the frozen weights, so PPO checkpoints leave them out
+        trainable = {f"gr00t.{name}" for name, p in self.gr00t.named_parameters() if p.requires_grad}
+        frozen = {f"gr00t.{key}" for key in self.gr00t.state_dict()} - trainable
+        self._frozen_keys = frozen if checkpoint is not None else set()
         self.register_state_dict_post_hook(_drop_frozen_keys)
         self.register_load_state_dict_post_hook(_ignore_missing_frozen_keys)
+
+        head = config.action_head
+        self.adapter = ActionAdapter(output_dim, head.action_horizon, head.action_dim, execute_steps)
+        if policy == "gaussian":
+            self.policy = GaussianAroundFlow(output_dim, distribution_cfg or _DEFAULT_GAUSSIAN)
+        elif policy == "flow_sde":
+            self.policy = FlowSDE(output_dim, noise_level)
+        else:
+            raise ValueError(f"GR00T actor cfg field 'policy' must be 'gaussian' or 'flow_sde', got {policy!r}.")
+
+        self.backbone_trains = any(p.requires_grad for p in self.gr00t.backbone.parameters())
+        self.gradient_checkpointing = gradient_checkpointing
+        self.autocast = dtype == "bfloat16"
+        self._replay: TensorDict | None = None
+        self._rollout_extras: TensorDict | None = None
+        feature_dim = head.backbone_embedding_dim + head.input_embedding_dim
+        self.shared = sharing.SharedEncoder(self._encode, self.image_groups + self.obs_groups, feature_dim)
+        sharing.publish(share_key, self.shared)
+
+    # ------------------------------------------------------------------ rsl_rl model interface
+
+    @property
+    def distribution(self):
+        """The policy mode's distribution (rsl_rl's ``output_*`` accessors read it)."""
+        return self.policy.distribution
+
+    @property
+    def rollout_extras(self) -> TensorDict | None:
+        """What the last sampling forward needs stored with the transition, or None when nothing is needed.
+
+        ``features``: the frozen backbone's output (camera tasks), so the update never runs the vision tower or the
+        language model again; ``chain`` and ``step``: flow-SDE's denoising chain.
+        """
+        return self._rollout_extras
+
+    def replay(self, extras: TensorDict) -> None:
+        """Hand a minibatch's stored :attr:`rollout_extras` to the next forward (the update)."""
+        self._replay = extras
 
     def forward(
         self,
@@ -154,22 +157,36 @@ class GR00TActor(MLPModel):
     ) -> torch.Tensor:
         """Return sampled actions (``stochastic_output``) or the policy mean, ``(N, execute_steps * action_dim)``."""
         obs = unpad_trajectories(obs, masks) if masks is not None else obs
-        tokens = self.shared.encode(obs)
-        state = self.get_latent(obs) if self.obs_groups else None
-        mean = self.adapter.to_env(self.action_head(tokens, state))
-        if self.distribution is None:
-            return mean
-        if stochastic_output:
-            self.distribution.update(mean)
-            return self.distribution.sample()
-        return self.distribution.deterministic_output(mean)
+        replay, self._replay = self._replay, None
+        if replay is not None and "chain" in replay.keys():
+            self.policy.replay(replay)
+        with torch.autocast("cuda", torch.bfloat16, enabled=self.autocast and obs.device.type == "cuda"):
+            context, state_tokens, features = self.shared.encode(obs, None if replay is None else replay.get("features"))
+            actions = self.policy.act(self._denoiser(context, state_tokens), stochastic_output)
+        self._rollout_extras = self._collect_extras(features) if stochastic_output and replay is None else None
+        return actions
+
+    def train(self, mode: bool = True) -> GR00TActor:
+        """Train mode for the distribution and normalizers; the N1.5 model always runs with dropout off (RLinf's
+        recipe). The backbone, which has no dropout, follows ``mode`` with gradient checkpointing, which
+        transformers applies in train mode only."""
+        super().train(mode)
+        self.gr00t.eval()
+        if mode and self.gradient_checkpointing:
+            self.gr00t.backbone.train()
+        return self
+
+    def update_normalization(self, obs: TensorDict) -> None:
+        """Update the running state statistics (``obs_normalization``)."""
+        if self.obs_normalization:
+            self.obs_normalizer.update(self._state(obs))
 
     def optimizer_param_groups(self, base_lr: float) -> list[dict]:
-        """Parameter groups for PPO37 (contract 3): LoRA, action head and std, each at its own learning rate."""
+        """Parameter groups for PPO37: action head, LoRA and std, each at its own learning rate."""
         groups = {
-            "lora": [p for p in self.backbone.parameters() if p.requires_grad],
-            "head": list(self.action_head.parameters()),
-            "std": list(self.distribution.parameters()) if self.distribution is not None else [],
+            "action_head": list(self.gr00t.action_head.parameters()),
+            "lora": [p for n, p in self.gr00t.backbone.named_parameters() if "lora_" in n],
+            "std": list(self.distribution.parameters()),
         }
         return [
             {"name": name, "params": [p for p in params if p.requires_grad], "lr": base_lr * self.lr_scales[name]}
@@ -179,19 +196,90 @@ class GR00TActor(MLPModel):
 
     def as_jit(self) -> nn.Module:
         """Not supported: raise :class:`GR00TExportError`."""
-        raise GR00TExportError(
-            "GR00TActor cannot be exported to TorchScript (transformers/peft backbone); use the checkpoint instead."
-        )
+        raise GR00TExportError("GR00TActor cannot be exported to TorchScript; use the checkpoint instead.")
 
     def as_onnx(self, verbose: bool = False) -> nn.Module:
         """Not supported: raise :class:`GR00TExportError`."""
-        raise GR00TExportError(
-            "GR00TActor cannot be exported to ONNX (transformers/peft backbone); use the checkpoint instead."
-        )
+        raise GR00TExportError("GR00TActor cannot be exported to ONNX; use the checkpoint instead.")
+
+    # ------------------------------------------------------------------ N1.5 inputs
+
+    def _encode(self, obs: TensorDict, features: torch.Tensor | None = None):
+        """Context (``vlln`` + ``vl_self_attention``), state token and the backbone features of ``obs``.
+
+        ``features`` replays stored backbone features instead of running the backbone.
+        """
+        batch = obs.batch_size[0]
+        model = self.gr00t
+        if features is None:
+            features = self._backbone_features(obs)
+        head_dtype = model.action_head.future_tokens.weight.dtype
+        context = model.action_head.encode_context(features.to(head_dtype)).expand(batch, -1, -1)
+        state = self.state_map.normalize(self.obs_normalizer(self._state(obs)))
+        state = pad_to(state, model.config.action_head.max_state_dim, "state")
+        state_tokens = model.action_head.encode_state(state, self.embodiment_id.expand(batch))
+        return context, state_tokens, features
+
+    def _backbone_features(self, obs: TensorDict) -> torch.Tensor:
+        """``(N, T, 2048)`` backbone features (``(1, T, 2048)`` without cameras: every sample sees the same prompt)."""
+        model = self.gr00t
+        images = [obs[group] for group in self.image_groups]
+        size = model.config.vision.image_size
+        if images:
+            pixels = camera_views(images, size, **self.image_input)
+        else:
+            pixels = self.input_ids.new_zeros((1, 0, 3, size, size), dtype=torch.float32)
+        pixels = pixels.to(model.backbone.eagle_model.mlp1[0].weight.dtype)
+        ids = self.input_ids.expand(pixels.shape[0], -1)
+        mask = self.attention_mask.expand(pixels.shape[0], -1)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.backbone_trains):
+            return model.backbone(pixels, ids, mask)
+
+    def _collect_extras(self, features: torch.Tensor) -> TensorDict | None:
+        """Stored features (frozen backbone, camera tasks) and the policy mode's chain, as one TensorDict."""
+        parts = {}
+        if not self.backbone_trains and self.image_groups:
+            parts["features"] = features
+        policy_extras = getattr(self.policy, "rollout_extras", None)
+        if policy_extras is not None:
+            parts.update(policy_extras.items())
+        return TensorDict(parts, batch_size=[features.shape[0]]) if parts else None
+
+    def _state(self, obs: TensorDict) -> torch.Tensor:
+        """The actor's 1-D groups, concatenated (``(N, 0)`` without any)."""
+        batch = obs.batch_size[0]
+        if not self.obs_groups:
+            return self.input_ids.new_zeros((batch, 0), dtype=torch.float32)
+        return torch.cat([obs[group].float() for group in self.obs_groups], dim=-1)
+
+    def _denoiser(self, context: torch.Tensor, state_tokens: torch.Tensor) -> Denoiser:
+        """The flow of this batch: velocity with the context's cross-attention K/V computed once."""
+        head = self.gr00t.action_head
+        cfg = self.gr00t.config.action_head
+        embodiment = self.embodiment_id.expand(context.shape[0])
+        context_kv = head.context_kv(context)
+
+        def velocity(x: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+            bucket = step * cfg.num_timestep_buckets // cfg.num_inference_timesteps
+            return head.velocity(context, state_tokens, x, bucket, embodiment, context_kv=context_kv).float()
+
+        chunk = context.new_zeros((context.shape[0], cfg.action_horizon, cfg.action_dim), dtype=torch.float32)
+        return Denoiser(velocity, cfg.num_inference_timesteps, chunk, self.adapter.to_env, self._unnormalize)
+
+    def _unnormalize(self, executed: torch.Tensor) -> torch.Tensor:
+        """Executed entries ``(N, k * A)`` in [-1, 1] -> env actions with the embodiment's action statistics."""
+        steps = executed.unflatten(-1, (self.adapter.execute_steps, -1))
+        return self.action_map.unnormalize(steps).flatten(-2)
 
 
 class GR00TCritic(MLPModel):
-    """Value MLP on the actor's pooled, detached backbone features and/or the critic's 1-D observation groups."""
+    """Value function: the published value head on the actor's features, or an MLP on privileged state.
+
+    ``value_input="features"``: an MLP (RLinf: 1024, 512, 256, ReLU) on the mean-pooled context tokens after
+    ``vl_self_attention`` concatenated with the state token, shared with the actor's forward (so the value loss
+    also trains the action head's ``vl_self_attention`` and state encoder, as published). ``value_input="state"``:
+    rsl_rl's MLP on the critic's 1-D groups.
+    """
 
     def __init__(
         self,
@@ -199,8 +287,8 @@ class GR00TCritic(MLPModel):
         obs_groups: dict[str, list[str]],
         obs_set: str,
         output_dim: int,
-        hidden_dims: list[int] = (256, 256),
-        activation: str = "elu",
+        hidden_dims: list[int] = (1024, 512, 256),
+        activation: str = "relu",
         obs_normalization: bool = False,
         distribution_cfg: dict | None = None,
         value_input: str = "features",
@@ -210,8 +298,7 @@ class GR00TCritic(MLPModel):
         """Build the critic; the arguments after ``output_dim`` are fields of :class:`GR00TCriticCfg`.
 
         Raises:
-            ValueError: If ``value_input`` is unknown, or ``features`` finds no GR00T actor under ``share_key``,
-                or the critic ends up with no input.
+            ValueError: If ``value_input`` is unknown, or ``features`` finds no GR00T actor under ``share_key``.
         """
         if value_input not in ("features", "state"):
             raise ValueError(f"GR00T critic cfg field 'value_input' must be 'features' or 'state', got {value_input!r}.")
@@ -219,59 +306,58 @@ class GR00TCritic(MLPModel):
         if value_input == "features" and shared is None:
             raise ValueError(
                 f"GR00T critic with value_input='features' found no GR00T actor published under share_key"
-                f" {share_key!r}: build the actor first (rsl_rl does) with the same share_key, or use"
-                " value_input='state' (needed when the actor fell back to an MLP policy)."
+                f" {share_key!r}: build the actor first (rsl_rl does) with the same share_key, or use value_input='state'."
             )
-        # set before MLPModel.__init__, which asks _get_latent_dim() for the feature width; a plain attribute, so
-        # the backbone's parameters are not registered in the critic
-        self._shared = shared
+        self._shared = shared  # a plain attribute: the actor's parameters are not registered in the critic
         self.lr_scale = lr_scale
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization, distribution_cfg)
 
     def get_latent(
         self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state: HiddenState = None
     ) -> torch.Tensor:
-        """Concatenate the normalized 1-D groups and the pooled backbone features."""
-        parts = [super().get_latent(obs)] if self.obs_groups else []
+        """The actor's value features, or the normalized 1-D groups."""
         if self._shared is not None:
-            parts.append(self._shared.pooled_features(obs))
-        return torch.cat(parts, dim=-1)
+            return self._shared.value_features(obs)
+        return super().get_latent(obs)
 
     def optimizer_param_groups(self, base_lr: float) -> list[dict]:
-        """One parameter group for PPO37 (contract 3) at ``lr_scale`` times the algorithm's learning rate."""
+        """One parameter group for PPO37 at ``lr_scale`` times the algorithm's learning rate."""
         return [{"name": "value", "params": [p for p in self.parameters() if p.requires_grad], "lr": base_lr * self.lr_scale}]
 
     def as_jit(self) -> nn.Module:
-        """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with backbone features."""
+        """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with actor features."""
         if self._shared is not None:
-            raise GR00TExportError("GR00TCritic with value_input='features' cannot be exported (backbone features).")
+            raise GR00TExportError("GR00TCritic with value_input='features' cannot be exported.")
         return super().as_jit()
 
     def as_onnx(self, verbose: bool = False) -> nn.Module:
-        """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with backbone features."""
+        """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with actor features."""
         if self._shared is not None:
-            raise GR00TExportError("GR00TCritic with value_input='features' cannot be exported (backbone features).")
+            raise GR00TExportError("GR00TCritic with value_input='features' cannot be exported.")
         return super().as_onnx(verbose)
 
     def _get_obs_dim(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str) -> tuple[list[str], int]:
-        """Select the 1-D groups; images reach the critic only through the actor's backbone features."""
-        image_groups, groups_1d, dim_1d = _split_obs_groups(obs, obs_groups[obs_set])
-        if image_groups and self._shared is None:
+        """Features mode reads no group itself; state mode reads the 1-D groups."""
+        if self._shared is not None:
+            return [], 0
+        image_groups, groups_1d, dim_1d = split_obs_groups(obs, obs_groups[obs_set])
+        if image_groups or not groups_1d:
             raise ValueError(
-                f"GR00T critic with value_input='state' cannot read image groups {image_groups}: use"
-                " value_input='features' or give the critic 1-D groups only."
+                f"GR00T critic with value_input='state' needs 1-D groups only, set '{obs_set}' has images"
+                f" {image_groups} and 1-D groups {groups_1d}: use value_input='features' or a state group."
             )
-        if not groups_1d and self._shared is None:
-            raise ValueError(f"GR00T critic with value_input='state' has no 1-D observation group in set '{obs_set}'.")
         return groups_1d, dim_1d
 
     def _get_latent_dim(self) -> int:
-        """1-D observation size plus the backbone width when features are used."""
-        return self.obs_dim + (self._shared.backbone.width if self._shared is not None else 0)
+        """Value-feature width, or the 1-D observation size."""
+        return self._shared.feature_dim if self._shared is not None else self.obs_dim
 
 
-def _split_obs_groups(obs: TensorDict, groups: list[str]) -> tuple[list[str], list[str], int]:
-    """Split groups into images (rank 4: N, C, H, W) and 1-D vectors (rank 2); return both and the 1-D size."""
+_DEFAULT_GAUSSIAN = {"class_name": "GaussianDistribution", "init_std": 0.5, "std_type": "log"}
+
+
+def split_obs_groups(obs: TensorDict, groups: list[str]) -> tuple[list[str], list[str], int]:
+    """Split groups into images (rank 4) and 1-D vectors (rank 2); return both and the 1-D size."""
     image_groups, groups_1d, dim_1d = [], [], 0
     for group in groups:
         if obs[group].dim() == 4:
@@ -284,45 +370,20 @@ def _split_obs_groups(obs: TensorDict, groups: list[str]) -> tuple[list[str], li
     return image_groups, groups_1d, dim_1d
 
 
-def _build_backbone(
-    dims, llm_layers, pretrained_path, key_map, instruction, lora_rank, lora_alpha, lora_llm_targets,
-    lora_vision_targets, autocast_dtype, frozen_dtype, gradient_checkpointing,
-):  # fmt: skip
-    """Build the backbone, load pretrained weights, add LoRA, freeze, and cache the instruction tokens."""
-    from .backbone import GR00TBackbone  # transformers is imported only once the backbone is known to be buildable
-
-    if autocast_dtype not in ("auto", "bfloat16", "float32"):
-        raise ValueError(f"GR00T cfg field 'autocast_dtype' must be auto, bfloat16 or float32, got {autocast_dtype!r}.")
-    if frozen_dtype not in ("float32", "bfloat16"):
-        raise ValueError(f"GR00T cfg field 'frozen_dtype' must be float32 or bfloat16, got {frozen_dtype!r}.")
-    if frozen_dtype == "bfloat16" and autocast_dtype == "float32":
-        raise ValueError("GR00T cfg field frozen_dtype='bfloat16' needs autocast_dtype 'auto' or 'bfloat16'.")
-    backbone = GR00TBackbone(dims, llm_layers)
-    pretrained_dir = resolve_pretrained_dir(pretrained_path) if pretrained_path is not None else None
-    if pretrained_dir is not None:
-        load_backbone_weights(backbone, pretrained_dir, key_map)
-    if frozen_dtype == "bfloat16":
-        backbone.to(torch.bfloat16)
-    backbone.add_lora(lora_rank, lora_alpha, list(lora_llm_targets), list(lora_vision_targets))
-    backbone.set_gradient_checkpointing(gradient_checkpointing)
-    backbone.set_instruction(tokenize_instruction(instruction, backbone.llm.config.vocab_size, pretrained_dir))
-    backbone.autocast = autocast_dtype
-    return backbone
+def _count_views(obs: TensorDict, image_groups: list[str], channels_per_frame: int) -> int:
+    """Camera views one sample gives (frames over all image groups)."""
+    if not image_groups:
+        return 0
+    return camera_views([obs[g][:1] for g in image_groups], 2, 1.0, 0.0, channels_per_frame).shape[1]
 
 
 def _drop_frozen_keys(module: GR00TActor, state_dict: dict, prefix: str, local_metadata: dict) -> None:
-    """State-dict post hook: remove the frozen backbone weights."""
+    """State-dict post hook: remove the frozen weights that the checkpoint folder provides."""
     for key in module._frozen_keys:
         state_dict.pop(prefix + key, None)
 
 
 def _ignore_missing_frozen_keys(module: GR00TActor, incompatible_keys) -> None:
-    """Load post hook: frozen backbone weights are never in a checkpoint, so they are not missing."""
+    """Load post hook: frozen weights from the checkpoint folder are never in a PPO checkpoint."""
     missing = incompatible_keys.missing_keys
-    missing[:] = [k for k in missing if not _has_suffix_in(k, module._frozen_keys)]
-
-
-def _has_suffix_in(key: str, suffixes: set[str]) -> bool:
-    """Whether a dotted suffix of ``key`` (the key without a parent module's prefix) is in ``suffixes``."""
-    parts = key.split(".")
-    return any(".".join(parts[i:]) in suffixes for i in range(len(parts)))
+    missing[:] = [k for k in missing if not any(k.endswith(frozen) for frozen in module._frozen_keys)]

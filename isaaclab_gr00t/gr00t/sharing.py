@@ -1,90 +1,79 @@
-"""One backbone run per observation batch, shared by the actor and the critic.
+"""One GR00T encoding per observation batch, shared by the actor and the critic.
 
 rsl_rl builds the actor and the critic separately (``cls(obs, obs_groups, "actor"|"critic", ...)``) and PPO calls
 them one after the other on the same observation TensorDict: ``actor(obs)`` then ``critic(obs)`` in ``act()``,
 ``actor(batch.observations)`` then ``critic(batch.observations)`` in ``update()``, and the critic alone in
 ``compute_returns()``.
 
-The actor owns the backbone (a registered submodule, so ``.to()`` and its LoRA parameters follow the actor) and
-publishes a :class:`SharedBackbone` under its cfg's ``share_key`` in a process-wide registry of weak references.
-The critic, built right after, looks the key up and keeps a plain (non-module) reference: the backbone's
-parameters are registered once, in the actor, and never appear in the critic's ``parameters()`` or
-``state_dict()``.
+The actor owns the model and publishes a :class:`SharedEncoder` under its cfg's ``share_key`` in a process-wide
+registry of weak references. The critic, built right after, looks the key up and keeps a plain (non-module)
+reference: the model's parameters are registered once, in the actor.
 
-Each actor forward stashes its backbone output together with the image tensors it was computed from. The next
-critic call consumes the stash (once) if it is given the very same image tensor objects, and pools it detached
-(the value loss must not train the actor's LoRA). Otherwise, e.g. in ``compute_returns()``, the critic runs the
-backbone itself without gradients. One-shot consumption keeps this safe even if an environment refills its
-observation buffers in place between steps: a stash never outlives the actor-then-critic pair it was made for.
+Each actor forward stashes its encoding with the observation tensors it came from. The next critic call consumes
+the stash (once) if it is given the very same tensor objects, keeping the graph, so the value loss trains the
+shared action-head layers as in the published recipe; otherwise (``compute_returns()``) the critic encodes
+``obs`` itself without gradients. One-shot consumption keeps this safe when an env refills its observation buffers
+in place between steps: a stash never outlives the actor-then-critic pair it was made for.
 """
 
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import torch
 from tensordict import TensorDict
 
-from .images import camera_frames
+Encoding = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+"""The action head's context tokens ``(N, T, C)``, the state token ``(N, 1, S)`` and the backbone features."""
 
-if TYPE_CHECKING:
-    from .backbone import GR00TBackbone
-
-_REGISTRY: dict[str, weakref.ref[SharedBackbone]] = {}
+_REGISTRY: dict[str, weakref.ref[SharedEncoder]] = {}
 
 
-class SharedBackbone:
-    """A backbone with its image preprocessing and the actor-to-critic feature stash."""
+class SharedEncoder:
+    """The actor's observation encoder with the actor-to-critic stash."""
 
-    def __init__(self, backbone: GR00TBackbone, image_groups: list[str], channels_per_frame: int, image_scale: float):
-        """Wrap ``backbone`` that reads the observation groups ``image_groups``."""
-        self.backbone = backbone
-        self.image_groups = image_groups
-        self.channels_per_frame = channels_per_frame
-        self.image_scale = image_scale
-        self.num_backbone_runs = 0
-        """Number of backbone forward passes so far (counted for tests and benchmarks)."""
-        self._stash: tuple[tuple[torch.Tensor, ...], int, torch.Tensor] | None = None
+    def __init__(self, encode: Callable[..., Encoding], groups: list[str], feature_dim: int):
+        """Wrap ``encode(obs, features)``, which reads the observation ``groups``; value features are
+        ``feature_dim`` wide."""
+        self._encode = encode
+        self.groups = groups
+        self.feature_dim = feature_dim
+        self.num_encodings = 0
+        """Number of encoder runs so far (counted for tests and benchmarks)."""
+        self._stash: tuple[tuple[torch.Tensor, ...], Encoding] | None = None
 
-    def encode(self, obs: TensorDict) -> torch.Tensor:
-        """Run the backbone on ``obs`` and stash the ``(N, T, D)`` tokens for the next critic call."""
-        images = tuple(obs[group] for group in self.image_groups)
-        tokens = self._run(images, obs.batch_size[0])
-        self._stash = (images, obs.batch_size[0], tokens)
-        return tokens
+    def encode(self, obs: TensorDict, features: torch.Tensor | None = None) -> Encoding:
+        """Encode ``obs`` (from stored backbone ``features`` when given) and stash it for the next critic call."""
+        encoding = self._run(obs, features)
+        self._stash = (self._key(obs), encoding)
+        return encoding
 
-    def pooled_features(self, obs: TensorDict) -> torch.Tensor:
-        """Return ``(N, D)`` mean-pooled backbone tokens for ``obs``, detached, consuming a matching stash."""
-        images = tuple(obs[group] for group in self.image_groups)
+    def value_features(self, obs: TensorDict) -> torch.Tensor:
+        """``(N, feature_dim)``: mean-pooled context tokens and the state token, consuming a matching stash."""
         stash, self._stash = self._stash, None
-        if stash is not None and stash[1] == obs.batch_size[0] and all(a is b for a, b in zip(stash[0], images)):
-            tokens = stash[2]
+        key = self._key(obs)
+        if stash is not None and len(stash[0]) == len(key) and all(a is b for a, b in zip(stash[0], key)):
+            context, state_tokens, _ = stash[1]
         else:
             with torch.no_grad():
-                tokens = self._run(images, obs.batch_size[0])
-        return tokens.detach().mean(dim=1)
+                context, state_tokens, _ = self._run(obs)
+        return torch.cat([context.mean(dim=1), state_tokens[:, 0]], dim=-1).float()
 
-    def _run(self, images: tuple[torch.Tensor, ...], batch_size: int) -> torch.Tensor:
-        """One backbone forward pass."""
-        self.num_backbone_runs += 1
-        frames = None
-        if images:
-            frames = camera_frames(list(images), self.channels_per_frame, self.backbone.image_size, self.image_scale)
-        return self.backbone(frames, batch_size)
+    def _run(self, obs: TensorDict, features: torch.Tensor | None = None) -> Encoding:
+        self.num_encodings += 1
+        return self._encode(obs, features)
+
+    def _key(self, obs: TensorDict) -> tuple[torch.Tensor, ...]:
+        return tuple(obs[group] for group in self.groups)
 
 
-def publish(share_key: str, shared: SharedBackbone) -> None:
-    """Make ``shared`` the backbone that critics built with ``share_key`` use (the latest actor wins)."""
+def publish(share_key: str, shared: SharedEncoder) -> None:
+    """Make ``shared`` the encoder that critics built with ``share_key`` use (the latest actor wins)."""
     _REGISTRY[share_key] = weakref.ref(shared)
 
 
-def withdraw(share_key: str) -> None:
-    """Forget the backbone published under ``share_key`` (its actor fell back to a policy without one)."""
-    _REGISTRY.pop(share_key, None)
-
-
-def lookup(share_key: str) -> SharedBackbone | None:
-    """Return the live backbone published under ``share_key``, or None."""
+def lookup(share_key: str) -> SharedEncoder | None:
+    """Return the live encoder published under ``share_key``, or None."""
     ref = _REGISTRY.get(share_key)
     return ref() if ref is not None else None

@@ -85,7 +85,7 @@ def runner_cfg_dict(actor_kwargs: dict | None = None, critic_kwargs: dict | None
         experiment_name="gr00t_test",
         empirical_normalization=False,
         obs_groups={"actor": ["policy"], "critic": ["critic"]},
-        actor=GR00TActorCfg(size="tiny", instruction="match the cart", lora_rank=4, action_horizon=4, **(actor_kwargs or {})),
+        actor=GR00TActorCfg(instruction="match the cart", lora_rank=4, pixel_offset=0.5, **(actor_kwargs or {})),
         critic=GR00TCriticCfg(hidden_dims=[32, 32], **(critic_kwargs or {})),
         algorithm=RslRlPpoAlgorithmCfg(
             num_learning_epochs=2,

@@ -1,4 +1,4 @@
-"""The GR00T memory benchmark runs at tiny size on CPU and prints a complete markdown table."""
+"""The GR00T benchmark runs both variants at tiny size on CPU and prints its speed table and part times."""
 
 from __future__ import annotations
 
@@ -7,19 +7,30 @@ import pytest
 from isaaclab_gr00t.bench import gr00t_memory
 
 
-def test_tiny_cpu_benchmark_prints_table(capsys):
+@pytest.mark.parametrize("policy", ["gaussian", "flow_sde"])
+def test_tiny_cpu_benchmark_prints_table(capsys, policy):
     table = gr00t_memory.main(
         ["--size", "tiny", "--device", "cpu", "--batch", "8", "--micro-batches", "2", "--minibatches", "2",
-         "--rollout-steps", "1", "--image-size", "16", "--action-dim", "2"]
+         "--rollout-steps", "1", "--image-size", "32", "--views", "2", "--action-dim", "2", "--policy", policy]
     )  # fmt: skip
     assert table in capsys.readouterr().out
-    header, _, row = table.splitlines()
-    cells = dict(zip(header.strip("|").split("|"), row.strip("|").split("|")))
-    cells = {k.strip(): v.strip() for k, v in cells.items()}
-    total, trainable = float(cells["total params"].split()[0]), float(cells["trainable params"].split()[0])
-    assert 0 < trainable < total
-    assert float(cells["rollout samples/s"]) > 0 and float(cells["update samples/s"]) > 0
-    assert cells["peak memory (GiB)"] == "n/a (CPU)"
+    lines = table.splitlines()
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:4]:
+        cells = dict(zip(header, (cell.strip() for cell in line.strip("|").split("|"))))
+        rows[cells["variant"]] = cells
+    assert set(rows) == {"optimized", "plain"}
+    assert rows["optimized"]["weights"] == "bfloat16" and rows["plain"]["weights"] == "float32"
+    for cells in rows.values():
+        assert float(cells["rollout samples/s"]) > 0 and float(cells["update samples/s"]) > 0
+        assert float(cells["update TFLOP/s (% of peak)"].split()[0]) > 0
+        assert cells["peak memory (GiB)"] == "n/a (CPU)"
+    parts = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in lines if line.startswith("| ") and
+             "ms" not in line and line.count("|") == 4}
+    assert {"vision (tower + mlp1)", "language model", "vl_self_attention", "DiT (all Euler steps)", "value head",
+            "DiT per Euler step"} <= set(parts)
+    assert all(float(ms) > 0 for ms in parts.values())
 
 
 def test_benchmark_rejects_indivisible_batch():

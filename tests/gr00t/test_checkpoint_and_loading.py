@@ -1,177 +1,161 @@
-"""Checkpoints hold LoRA + heads + std only and reload exactly; pretrained weights load from disk with a key map;
-missing weights fall back to rsl_rl's policies or fail with the path named; export raises a catchable error."""
+"""The actor on a checkpoint folder: strict load, embodiment statistics, PPO checkpoints without the frozen
+weights, reload that reproduces the policy, and clear errors for bad configs."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
 import torch
-from rsl_rl.models import CNNModel, MLPModel
-from rsl_rl.runners import OnPolicyRunner
-from isaaclab_rl.rsl_rl import RslRlCNNModelCfg
-from safetensors.torch import load_file, save_file
+from tensordict import TensorDict
 
-from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic, GR00TExportError, PretrainedWeightsNotFoundError, save_backbone_weights
+from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic, GR00TExportError
+from isaaclab_gr00t.gr00t.n15 import CheckpointError, UnknownEmbodimentError
+from isaaclab_gr00t.gr00t.n15.testing import write_tiny_checkpoint
 
-OBS_GROUPS = {"actor": ["policy"], "critic": ["critic"]}
-TINY = {"size": "tiny", "lora_rank": 4, "action_horizon": 4}
-GAUSSIAN = {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"}
+GROUPS = {"actor": ["policy", "state"], "critic": ["critic"]}
 
 
-def _runner(env, cfg) -> OnPolicyRunner:
-    with contextlib.redirect_stdout(io.StringIO()):
-        return OnPolicyRunner(env, cfg, log_dir=None, device="cpu")
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    return write_tiny_checkpoint(str(tmp_path_factory.mktemp("gr00t")))
 
 
-@pytest.fixture
-def pretrained_dir(env, tmp_path):
-    """A tiny random 'pretrained' backbone saved to disk."""
-    torch.manual_seed(123)
-    source = GR00TActor(env.get_observations(), OBS_GROUPS, "actor", 1, **TINY)
-    save_backbone_weights(source.backbone, str(tmp_path / "ckpt"))
-    return tmp_path / "ckpt", source
-
-
-def test_checkpoint_excludes_backbone_and_reload_reproduces_actions(env, make_runner_cfg, pretrained_dir, tmp_path):
-    cfg = make_runner_cfg(actor_kwargs={"pretrained_path": str(pretrained_dir[0])})
+def _obs(num_envs: int = 3, state_dim: int = 6) -> TensorDict:
     torch.manual_seed(1)
-    runner = _runner(env, cfg)
-    runner.learn(num_learning_iterations=2)
-    path = tmp_path / "model.pt"
-    runner.save(str(path))
-
-    checkpoint = torch.load(path, weights_only=True)
-    actor_keys = list(checkpoint["actor_state_dict"])
-    assert all(k.startswith(("action_head.", "distribution.")) or "lora_" in k for k in actor_keys)
-    assert any("lora_" in k for k in actor_keys)
-    assert not any(k.startswith("backbone") for k in checkpoint["critic_state_dict"])
-
-    torch.manual_seed(2)  # different random init of everything trainable
-    reloaded = _runner(env, make_runner_cfg(actor_kwargs={"pretrained_path": str(pretrained_dir[0])}))
-    reloaded.load(str(path))
-    obs = env.get_observations()
-    with torch.no_grad():
-        torch.testing.assert_close(reloaded.alg.actor(obs), runner.alg.actor(obs), atol=0, rtol=0)
-        torch.testing.assert_close(reloaded.alg.critic(obs), runner.alg.critic(obs), atol=0, rtol=0)
-
-
-def test_load_state_dict_is_strict_about_trainable_weights(env):
-    actor = GR00TActor(env.get_observations(), OBS_GROUPS, "actor", 1, distribution_cfg=GAUSSIAN, **TINY)
-    state = actor.state_dict()
-    lora_key = next(k for k in state if "lora_" in k)
-    with pytest.raises(RuntimeError, match="lora_"):
-        actor.load_state_dict({k: v for k, v in state.items() if k != lora_key}, strict=True)
-    with pytest.raises(RuntimeError, match="not_a_weight"):
-        actor.load_state_dict({**state, "not_a_weight": torch.zeros(1)}, strict=True)
-    actor.load_state_dict(state, strict=True)
-
-
-def test_pretrained_weights_load_through_key_map(env, pretrained_dir, tmp_path):
-    directory, source = pretrained_dir
-    renamed = {f"model.vlm.{k}": v for k, v in load_file(str(directory / "model.safetensors")).items()}
-    renamed["model.action_head.extra"] = torch.zeros(3)  # keys the backbone does not have are ignored
-    (tmp_path / "renamed").mkdir()
-    save_file(renamed, str(tmp_path / "renamed" / "model-00001-of-00001.safetensors"))
-
-    actor = GR00TActor(
-        env.get_observations(), OBS_GROUPS, "actor", 1, pretrained_path=str(tmp_path / "renamed"),
-        checkpoint_key_map={"model.vlm.": ""}, **TINY,
-    )  # fmt: skip
-    loaded = actor.backbone.state_dict()
-    for key, value in source.backbone.state_dict().items():
-        if "lora_" not in key:
-            assert torch.equal(loaded[key], value), key
-
-    with pytest.raises(KeyError, match="checkpoint_key_map"):
-        GR00TActor(env.get_observations(), OBS_GROUPS, "actor", 1, pretrained_path=str(tmp_path / "renamed"), **TINY)
-
-
-def test_shape_mismatch_names_the_key(env, pretrained_dir, tmp_path):
-    weights = load_file(str(pretrained_dir[0] / "model.safetensors"))
-    weights["proj.weight"] = torch.zeros(3, 3)
-    (tmp_path / "bad").mkdir()
-    save_file(weights, str(tmp_path / "bad" / "model.safetensors"))
-    with pytest.raises(ValueError, match="proj.weight"):
-        GR00TActor(env.get_observations(), OBS_GROUPS, "actor", 1, pretrained_path=str(tmp_path / "bad"), **TINY)
-
-
-def test_missing_weights_error_names_the_path(env):
-    with pytest.raises(FileNotFoundError, match="/no/such/gr00t"):
-        GR00TActor(env.get_observations(), OBS_GROUPS, "actor", 1, pretrained_path="/no/such/gr00t", **TINY)
-    with pytest.raises(PretrainedWeightsNotFoundError, match="nobody/not-cached"):
-        from isaaclab_gr00t.gr00t.loading import resolve_pretrained_dir
-
-        resolve_pretrained_dir("nobody/not-cached")
-
-
-def test_missing_weights_fall_back_to_rsl_rl_policies(env, make_env, make_runner_cfg):
-    small_cnn = {"output_channels": [4], "kernel_size": [3], "stride": [2], "activation": "relu"}  # 16 px images
-    fallback = {"pretrained_path": "/no/such/gr00t", "on_missing": "fallback_mlp", "fallback_cnn_cfg": small_cnn, **TINY}
-    with pytest.warns(RuntimeWarning, match="/no/such/gr00t"):
-        actor = GR00TActor(env.get_observations(), OBS_GROUPS, "actor", 1, distribution_cfg=GAUSSIAN, **fallback)
-    assert type(actor) is CNNModel
-    # the critic cannot use features of a backbone that was never built
-    with pytest.raises(ValueError, match="share_key"):
-        GR00TCritic(env.get_observations(), OBS_GROUPS, "critic", 1)
-
-    state_env = make_env(with_images=False)
-    with pytest.warns(RuntimeWarning, match="MLPModel"):
-        actor = GR00TActor(state_env.get_observations(), OBS_GROUPS, "actor", 1, distribution_cfg=GAUSSIAN, **fallback)
-    assert type(actor) is MLPModel
-
-    # a whole run with the fallback policy and a state critic
-    cnn_cfg = RslRlCNNModelCfg.CNNCfg(**small_cnn)
-    cfg = make_runner_cfg(
-        actor_kwargs={"pretrained_path": "/no/such/gr00t", "on_missing": "fallback_mlp", "fallback_cnn_cfg": cnn_cfg},
-        critic_kwargs={"value_input": "state"},
+    return TensorDict(
+        {"policy": torch.rand(num_envs, 3, 30, 30) - 0.5, "state": torch.randn(num_envs, state_dim),
+         "critic": torch.randn(num_envs, 4)},
+        batch_size=[num_envs],
     )
-    with pytest.warns(RuntimeWarning):
-        runner = _runner(env, cfg)
-    runner.learn(num_learning_iterations=1)
 
 
-def test_missing_code_errors_or_falls_back(env, monkeypatch):
-    from isaaclab_gr00t.gr00t import fallback
-
-    real_find_spec = fallback.importlib.util.find_spec
-    monkeypatch.setattr(fallback.importlib.util, "find_spec", lambda name: None if name == "peft" else real_find_spec(name))
-    obs = env.get_observations()
-    with pytest.raises(ImportError, match="'peft'"):
-        GR00TActor(obs, OBS_GROUPS, "actor", 1, **TINY)
-    small_cnn = {"output_channels": [4], "kernel_size": [3], "stride": [2], "activation": "relu"}
-    with pytest.warns(RuntimeWarning, match="'peft'"):
-        actor = GR00TActor(obs, OBS_GROUPS, "actor", 1, on_missing="fallback_mlp", fallback_cnn_cfg=small_cnn, **TINY)
-    assert type(actor) is CNNModel
+def _actor(ckpt, obs, **kwargs) -> GR00TActor:
+    cfg = {"checkpoint": ckpt.checkpoint_dir, "processor": ckpt.processor_dir, "pixel_offset": 0.5, **kwargs}
+    return GR00TActor(obs, GROUPS, "actor", 6, **cfg)
 
 
-def test_export_raises_not_implemented(env):
-    obs = env.get_observations()
-    actor = GR00TActor(obs, OBS_GROUPS, "actor", 1, distribution_cfg=GAUSSIAN, **TINY)
-    with pytest.raises(NotImplementedError, match="TorchScript"):
-        actor.as_jit()
-    with pytest.raises(GR00TExportError, match="ONNX"):
-        actor.as_onnx(verbose=False)
-    with pytest.raises(GR00TExportError, match="features"):
-        GR00TCritic(obs, OBS_GROUPS, "critic", 1).as_jit()
-    state_critic = GR00TCritic(obs, OBS_GROUPS, "critic", 1, value_input="state")
-    torch.testing.assert_close(state_critic.as_jit()(obs["critic"]), state_critic(obs))
+def test_actor_runs_the_loaded_weights(tiny_checkpoint):
+    obs = _obs()
+    actor = _actor(tiny_checkpoint, obs)
+    source = tiny_checkpoint.model.state_dict()
+    assert all(torch.equal(value, source[key]) for key, value in actor.gr00t.state_dict().items())
+    assert actor.embodiment_id.item() == 31  # new_embodiment
 
 
-def test_bad_cfg_values_are_named(env):
-    obs = env.get_observations()
-    with pytest.raises(ValueError, match="'size'"):
-        GR00TActor(obs, OBS_GROUPS, "actor", 1, size="huge")
-    with pytest.raises(ValueError, match="lora_llm_targets"):
-        GR00TActor(obs, OBS_GROUPS, "actor", 1, **{**TINY, "lora_llm_targets": ["no_such_proj"]})
-    with pytest.raises(ValueError, match="max_action_dim"):
-        GR00TActor(obs, OBS_GROUPS, "actor", 40, **TINY)
-    with pytest.raises(ValueError, match="instruction"):
-        GR00TActor(obs, OBS_GROUPS, "actor", 1, instruction="", **TINY)
-    with pytest.raises(ValueError, match="on_missing"):
-        GR00TActor(obs, OBS_GROUPS, "actor", 1, on_missing="ignore", **TINY)
-    with pytest.raises(ValueError, match="no image or state group"):
-        GR00TActor(obs, {"actor": [], "critic": ["critic"]}, "actor", 1, **TINY)
-    with pytest.raises(ValueError, match="value_input"):
-        GR00TCritic(obs, OBS_GROUPS, "critic", 1, value_input="pixels")
+def test_embodiment_statistics_map_state_and_actions(tiny_checkpoint):
+    obs = _obs()
+    plain = _actor(tiny_checkpoint, obs, embodiment="gr1", use_statistics=False)
+    mapped = _actor(tiny_checkpoint, obs, embodiment="gr1")
+    assert plain.embodiment_id.item() == mapped.embodiment_id.item() == 24
+    raw_state = obs["state"]
+    torch.testing.assert_close(plain.state_map.normalize(raw_state), raw_state)
+    assert not torch.allclose(mapped.state_map.normalize(raw_state), raw_state)
+    with torch.no_grad():
+        executed = plain(obs)  # the model's [-1, 1] actions (identity map)
+        torch.testing.assert_close(mapped.action_map.unnormalize(mapped.action_map.normalize(executed)), executed.clamp(-1, 1))
+    with pytest.raises(ValueError, match="state statistics describe 6 dimensions"):
+        _actor(tiny_checkpoint, _obs(state_dim=5), embodiment="gr1")
+
+
+def test_unknown_embodiment_and_missing_folder_are_named(tiny_checkpoint, tmp_path):
+    with pytest.raises(UnknownEmbodimentError, match="robot_x"):
+        _actor(tiny_checkpoint, _obs(), embodiment="robot_x")
+    with pytest.raises(CheckpointError, match=str(tmp_path / "nowhere")):
+        GR00TActor(_obs(), GROUPS, "actor", 6, checkpoint=str(tmp_path / "nowhere"))
+
+
+def test_ppo_checkpoint_leaves_out_frozen_weights_and_reload_reproduces_actions(tiny_checkpoint):
+    obs = _obs()
+    actor = _actor(tiny_checkpoint, obs, lora_rank=2)
+    with torch.no_grad():  # move the trainable weights away from the checkpoint's
+        for p in actor.parameters():
+            if p.requires_grad:
+                p.add_(0.05 * torch.randn_like(p))
+    state = actor.state_dict()
+    trainable = {n for n, p in actor.named_parameters() if p.requires_grad}
+    assert trainable <= set(state)
+    assert not any(k.startswith("gr00t.backbone") and "lora_" not in k for k in state)
+    fresh = _actor(tiny_checkpoint, obs, lora_rank=2)
+    fresh.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(obs), actor(obs))
+    del state[next(k for k in state if "lora_B" in k)]
+    with pytest.raises(RuntimeError, match="lora_B"):
+        fresh.load_state_dict(state, strict=True)
+
+
+def test_random_model_checkpoint_keeps_every_weight():
+    obs = _obs()
+    actor = GR00TActor(obs, GROUPS, "actor", 6, pixel_offset=0.5)
+    state = actor.state_dict()
+    assert any(k.startswith("gr00t.backbone.eagle_model.vision_model") for k in state)
+    torch.manual_seed(123)  # a different random init, overwritten by the checkpoint
+    fresh = GR00TActor(obs, GROUPS, "actor", 6, pixel_offset=0.5)
+    fresh.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(obs), actor(obs))
+
+
+def test_export_raises_not_implemented():
+    obs = _obs()
+    actor = GR00TActor(obs, GROUPS, "actor", 6, pixel_offset=0.5)
+    critic = GR00TCritic(obs, GROUPS, "critic", 1)
+    for export in (actor.as_jit, actor.as_onnx, critic.as_jit, critic.as_onnx):
+        with pytest.raises(GR00TExportError):
+            export()
+    state_critic = GR00TCritic(obs, GROUPS, "critic", 1, value_input="state")
+    assert state_critic.as_jit() is not None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"policy": "beta"}, "'policy'"),
+        ({"hidden_dims": [64]}, "'hidden_dims'"),
+        ({"dtype": "float16"}, "'dtype'"),
+        ({"execute_steps": 4}, "execute_steps"),
+    ],
+)
+def test_bad_actor_cfg_values_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GR00TActor(_obs(), GROUPS, "actor", 6, **kwargs)
+
+
+def test_bad_critic_cfg_values_are_named():
+    obs = _obs()
+    GR00TActor(obs, GROUPS, "actor", 6, share_key="only_a")
+    with pytest.raises(ValueError, match="'value_input'"):
+        GR00TCritic(obs, GROUPS, "critic", 1, value_input="pixels")
+    with pytest.raises(ValueError, match="share_key 'elsewhere'"):
+        GR00TCritic(obs, GROUPS, "critic", 1, share_key="elsewhere")
+    with pytest.raises(ValueError, match="1-D groups only"):
+        GR00TCritic(obs, {"critic": ["policy"]}, "critic", 1, value_input="state")
+
+
+def test_embodiment_is_chosen_by_name_or_slot_id(tiny_checkpoint):
+    by_id = _actor(tiny_checkpoint, _obs(), embodiment="24")
+    assert by_id.embodiment_id.item() == 24
+    # gr1's statistics come along with its slot id
+    assert by_id.state_map.dim == 6
+
+
+def test_gradient_checkpointing_gives_the_same_lora_gradients():
+    obs = _obs()
+    grads = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        actor = GR00TActor(obs, GROUPS, "actor", 6, lora_rank=2, gradient_checkpointing=checkpointing, pixel_offset=0.5)
+        actor.train()
+        layer_runs = [0]
+        layer = actor.gr00t.backbone.eagle_model.language_model.model.layers[0]
+        layer.register_forward_pre_hook(lambda *_: layer_runs.__setitem__(0, layer_runs[0] + 1))
+        with torch.no_grad():
+            for name, p in actor.named_parameters():
+                if "lora_B" in name:
+                    p.normal_(0, 0.1)  # LoRA B starts at zero: make the adapters act
+        actor(obs).square().sum().backward()
+        assert layer_runs[0] == (2 if checkpointing else 1)  # checkpointing starts the layer again in backward
+        assert all(not m.training for m in actor.gr00t.action_head.modules())  # dropout stays off
+        grads.append({n: p.grad for n, p in actor.named_parameters() if "lora_A" in n})
+    assert grads[0] and all(g.abs().sum() > 0 for g in grads[0].values())
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-6, rtol=1e-5)

@@ -1,17 +1,22 @@
-"""Building blocks: action adapter, chunked env, camera frames, tokenizer, gradient checkpointing, bf16 paths."""
+"""Building blocks: action adapter, chunked env, camera views, chat-templated prompt, embodiment min-max maps."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from isaaclab_gr00t.gr00t import ChunkedActionEnv, GR00TActor
+from isaaclab_gr00t.gr00t import ChunkedActionEnv
 from isaaclab_gr00t.gr00t.action_adapter import ActionAdapter
-from isaaclab_gr00t.gr00t.images import camera_frames
-from isaaclab_gr00t.gr00t.tokenizer import BOS_ID, NUM_SPECIAL, tokenize_instruction
-
-OBS_GROUPS = {"actor": ["policy"], "critic": ["critic"]}
-TINY = {"size": "tiny", "lora_rank": 4, "action_horizon": 4}
+from isaaclab_gr00t.gr00t.images import camera_views
+from isaaclab_gr00t.gr00t.n15 import KeyStatistics
+from isaaclab_gr00t.gr00t.n15.embodiments import EmbodimentStatistics
+from isaaclab_gr00t.gr00t.n15 import N15Config
+from isaaclab_gr00t.gr00t.n15.checkpoint import load_tokenizer
+from isaaclab_gr00t.gr00t.n15.config import TINY_SPECIAL_TOKENS
+from isaaclab_gr00t.gr00t.n15.testing import CHAT_TEMPLATE, write_tokenizer
+from isaaclab_gr00t.gr00t.normalization import min_max_map, pad_to
+from isaaclab_gr00t.gr00t.prompt import prompt_tokens
 
 
 def test_action_adapter_round_trip_and_errors():
@@ -53,52 +58,104 @@ def test_chunked_env_sums_rewards_until_done(make_env):
     assert dones.tolist() == [0, 1, 1] and extras["time_outs"].tolist() == [False, True, True]
 
 
-def test_camera_frames_split_stacked_frames_and_depth():
-    rgb = torch.arange(2 * 6 * 4 * 4, dtype=torch.float32).reshape(2, 6, 4, 4)
-    views = camera_frames([rgb], channels_per_frame=3, image_size=4, scale=2.0)
-    assert views.shape == (2, 2, 3, 4, 4)
-    torch.testing.assert_close(views[1, 1], 2.0 * rgb[1, 3:])
-    depth = torch.rand(2, 2, 8, 8)
-    views = camera_frames([depth], channels_per_frame=1, image_size=4, scale=1.0)
-    assert views.shape == (2, 2, 3, 4, 4) and torch.equal(views[:, :, 0], views[:, :, 2])
+def test_camera_views_crop_resize_and_normalize():
+    # uint8-style pixels: a horizontal ramp 0..255 over 40 columns, two stacked RGB frames, one grey frame group
+    ramp = torch.linspace(0, 255, 40).expand(2, 6, 40, 40).clone()
+    ramp[:, 3:] = 255 - ramp[:, 3:]
+    grey = torch.full((2, 1, 20, 20), 0.25)
+    views = camera_views([ramp], image_size=19, pixel_scale=1 / 255, pixel_offset=0.0)
+    assert views.shape == (2, 2, 3, 19, 19)
+    # (x - 0.5) / 0.5 of a centre crop of 95 %: the ramp's ends are cut, so the views stay strictly inside [-1, 1]
+    assert -1.0 < views[0, 0].min() < -0.9 and 0.9 < views[0, 0].max() < 1.0
+    torch.testing.assert_close(views[:, 1], views[:, 0].flip(-1), atol=1e-4, rtol=0)
+    depth = camera_views([grey], image_size=7, pixel_scale=1.0, pixel_offset=0.0, channels_per_frame=1)
+    torch.testing.assert_close(depth, torch.full((2, 1, 3, 7, 7), -0.5))
+    channel_last = camera_views([ramp[:, :3].permute(0, 2, 3, 1)], image_size=19, pixel_scale=1 / 255, pixel_offset=0.0)
+    torch.testing.assert_close(channel_last, views[:, :1])
     with pytest.raises(ValueError, match="channels_per_frame"):
-        camera_frames([torch.zeros(1, 4, 4, 4)], channels_per_frame=3, image_size=4, scale=1.0)
+        camera_views([torch.zeros(1, 5, 8, 8)], image_size=4, pixel_scale=1.0, pixel_offset=0.0)
 
 
-def test_byte_tokenizer():
-    ids = tokenize_instruction("hé", vocab_size=300)
-    assert ids.tolist() == [[BOS_ID, NUM_SPECIAL + ord("h"), NUM_SPECIAL + 0xC3, NUM_SPECIAL + 0xA9]]
-    with pytest.raises(ValueError, match="vocabulary"):
-        tokenize_instruction("h", vocab_size=50)
+def _tokenizer(tmp_path):
+    write_tokenizer(str(tmp_path), TINY_SPECIAL_TOKENS)
+    return load_tokenizer(str(tmp_path), None, N15Config.preset("tiny"))
 
 
-def test_gradient_checkpointing_gives_same_gradients(env):
-    obs = env.get_observations()
-    grads = []
-    for checkpointing in (False, True):
-        torch.manual_seed(0)
-        actor = GR00TActor(obs, OBS_GROUPS, "actor", 1, gradient_checkpointing=checkpointing, **TINY)
-        actor.train()
-        with torch.no_grad():  # make LoRA B non-zero so that A gets gradients too
-            for name, p in actor.backbone.named_parameters():
-                if "lora_B" in name:
-                    p.normal_(0.0, 0.1)
-        actor(obs).pow(2).sum().backward()
-        grads.append([p.grad.clone() for p in actor.backbone.parameters() if p.requires_grad])
-        assert all(not m.training for m in actor.backbone.modules() if m is not actor.backbone and list(m.children()) == [])
-    for plain, checkpointed in zip(*grads):
-        torch.testing.assert_close(plain, checkpointed, atol=1e-6, rtol=1e-5)
-    assert any(g.abs().sum() > 0 for g in grads[0])
+def test_prompt_has_the_published_structure(tmp_path):
+    tokenizer = _tokenizer(tmp_path)
+    ids, mask = prompt_tokens(tokenizer, ["pick up the red cube"], num_views=2, tokens_per_view=4)
+    text = tokenizer.decode(ids[0])
+    expected_user = "<image 1><img>" + "<IMG_CONTEXT>" * 4 + "</img><image 2><img>" + "<IMG_CONTEXT>" * 4 + "</img>"
+    assert text == (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+        + expected_user + "pick up the red cube<|im_end|>\n<|im_start|>assistant\n"
+    )
+    image_id = tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
+    positions = (ids[0] == image_id).nonzero().flatten()
+    assert len(positions) == 8 and bool(mask.all())
+    # each view's image-context tokens are one run, opened by <img> and closed by </img>
+    start, end = tokenizer.convert_tokens_to_ids("<img>"), tokenizer.convert_tokens_to_ids("</img>")
+    assert ids[0, positions[0] - 1] == start and ids[0, positions[3] + 1] == end and ids[0, positions[4] - 1] == start
 
 
-def test_bf16_backbone_on_cpu_keeps_float32_heads(env):
-    obs = env.get_observations()
-    actor = GR00TActor(obs, OBS_GROUPS, "actor", 1, frozen_dtype="bfloat16", **TINY)
-    assert actor.backbone.proj.weight.dtype == torch.bfloat16
-    assert all(p.dtype == torch.float32 for p in actor.action_head.parameters())
-    out = actor(obs)
-    assert out.dtype == torch.float32 and torch.isfinite(out).all()
-    out.sum().backward()
-    assert all(p.grad is None for p in actor.backbone.parameters() if not p.requires_grad)
-    with pytest.raises(ValueError, match="autocast_dtype"):
-        GR00TActor(obs, OBS_GROUPS, "actor", 1, frozen_dtype="bfloat16", autocast_dtype="float32", **TINY)
+def test_prompts_are_left_padded(tmp_path):
+    tokenizer = _tokenizer(tmp_path)
+    ids, mask = prompt_tokens(tokenizer, ["go", "pick up the red cube"], num_views=1, tokens_per_view=4)
+    short = int(mask[0].sum())
+    assert mask[1].all() and not mask[0, 0] and mask[0, -short:].all()
+    torch.testing.assert_close(ids[0, -short:], prompt_tokens(tokenizer, ["go"], 1, 4)[0][0])
+    assert (ids[0, : ids.shape[1] - short] == tokenizer.pad_token_id).all()
+
+
+def test_prompt_refuses_a_tokenizer_without_template_or_image_tokens(tmp_path):
+    tokenizer = _tokenizer(tmp_path)
+    tokenizer.chat_template = None
+    with pytest.raises(ValueError, match="chat template"):
+        prompt_tokens(tokenizer, ["go"], 1, 4)
+    tokenizer.chat_template = CHAT_TEMPLATE.replace("{{ message['content'] }}", "{{ message['content'][:3] }}")
+    with pytest.raises(ValueError, match="IMG_CONTEXT"):
+        prompt_tokens(tokenizer, ["go"], 1, 4)
+
+
+def _key(low: list[float], high: list[float]) -> KeyStatistics:
+    low, high = np.array(low), np.array(high)
+    return KeyStatistics(max=high, min=low, mean=(low + high) / 2, std=high - low, q01=low, q99=high)
+
+
+def test_min_max_maps_normalize_state_and_unnormalize_actions():
+    statistics = EmbodimentStatistics(
+        state={"arm": _key([0.0, -2.0], [2.0, 2.0]), "gripper": _key([0.0], [0.08])},
+        action={"arm": _key([-1.0, 0.0], [3.0, 1.0])},
+        modalities={},
+    )
+    state = min_max_map(statistics, "state", 3, "test")
+    torch.testing.assert_close(state.normalize(torch.tensor([[1.0, 2.0, 0.0]])), torch.tensor([[0.0, 1.0, -1.0]]))
+    torch.testing.assert_close(state.normalize(torch.tensor([[5.0, -9.0, 0.04]])), torch.tensor([[1.0, -1.0, 0.0]]))
+    action = min_max_map(statistics, "action", 2, "test")
+    torch.testing.assert_close(action.unnormalize(torch.tensor([[-1.0, 1.0], [0.0, 0.0]])),
+                               torch.tensor([[-1.0, 1.0], [1.0, 0.5]]))
+    x = torch.rand(5, 2) * 2 - 1
+    torch.testing.assert_close(action.normalize(action.unnormalize(x)), x)
+    identity = min_max_map(None, "state", 3, "test")
+    assert identity.normalize(torch.ones(1, 3)).equal(torch.ones(1, 3))
+    with pytest.raises(ValueError, match="state statistics describe 3 dimensions"):
+        min_max_map(statistics, "state", 4, "metadata.json [gr1]")
+    assert pad_to(torch.ones(2, 3), 5, "state").tolist() == [[1, 1, 1, 0, 0]] * 2
+    with pytest.raises(ValueError, match="more than the model's 2"):
+        pad_to(torch.ones(2, 3), 2, "state")
+
+
+def test_chunked_inference_policy_replays_each_chunk_action_in_order():
+    from isaaclab_gr00t.gr00t.chunked_env import ChunkedInferencePolicy
+
+    calls = []
+
+    def policy(obs):
+        calls.append(obs)
+        return torch.arange(6.0).repeat(2, 1) + 10 * len(calls)  # 3 actions of 2 dims per env
+
+    player = ChunkedInferencePolicy(policy, execute_steps=3)
+    actions = [player(torch.zeros(2)) for _ in range(4)]
+    assert len(calls) == 2  # a new chunk at the 1st and 4th call
+    assert [a[0].tolist() for a in actions] == [[10, 11], [12, 13], [14, 15], [20, 21]]
+    player.reset(torch.zeros(2))

@@ -1,4 +1,4 @@
-"""GR00T actor/critic under rsl_rl's stock PPO: frozen backbone, ratio 1 at the first epoch, one backbone run per
+"""GR00T N1.5 actor/critic under rsl_rl's stock PPO: frozen backbone, ratio 1 at the first epoch, one encoding per
 act(), gradient accumulation, and a short OnPolicyRunner training run from Isaac Lab configclasses."""
 
 from __future__ import annotations
@@ -34,23 +34,27 @@ def test_training_run_from_isaaclab_cfg_trains_lora_and_heads_only(env, make_run
     runner = _runner(env, make_runner_cfg())
     actor, critic = runner.alg.actor, runner.alg.critic
     assert isinstance(actor, GR00TActor) and isinstance(critic, GR00TCritic)
-    frozen = {n: p.detach().clone() for n, p in actor.backbone.named_parameters() if not p.requires_grad}
-    lora = {n: p.detach().clone() for n, p in actor.backbone.named_parameters() if p.requires_grad}
-    head = {n: p.detach().clone() for n, p in actor.action_head.named_parameters()}
+    backbone, head = actor.gr00t.backbone, actor.gr00t.action_head
+    frozen = {n: p.detach().clone() for n, p in backbone.named_parameters() if not p.requires_grad}
+    lora = {n: p.detach().clone() for n, p in backbone.named_parameters() if p.requires_grad}
+    head_before = {n: p.detach().clone() for n, p in head.named_parameters()}
     value = {n: p.detach().clone() for n, p in critic.named_parameters()}
     assert frozen and lora and all("lora_" in n for n in lora)
-    # the critic must not register the backbone
-    assert not any(n.startswith("backbone") for n, _ in critic.named_parameters())
+    assert all(p.requires_grad and p.dtype == torch.float32 for p in head.parameters())
+    # the critic must not register the actor's model
+    assert not any(n.startswith("gr00t") for n, _ in critic.named_parameters())
 
     runner.learn(num_learning_iterations=3)
 
-    assert all(torch.equal(p, frozen[n]) for n, p in actor.backbone.named_parameters() if n in frozen)
+    assert all(torch.equal(p, frozen[n]) for n, p in backbone.named_parameters() if n in frozen)
     # LoRA B starts at zero, so it changes in the first update
-    changed_lora = [n for n, p in actor.backbone.named_parameters() if n in lora and not torch.equal(p, lora[n])]
+    changed_lora = [n for n, p in backbone.named_parameters() if n in lora and not torch.equal(p, lora[n])]
     assert any("lora_B" in n for n in changed_lora)
-    assert any(not torch.equal(p, head[n]) for n, p in actor.action_head.named_parameters())
+    changed_head = {n.split(".")[0] for n, p in head.named_parameters() if not torch.equal(p, head_before[n])}
+    assert {"model", "vl_self_attention", "state_encoder", "action_encoder", "action_decoder"} <= changed_head
     assert any(not torch.equal(p, value[n]) for n, p in critic.named_parameters())
-    assert not actor.backbone.training and all(not m.training for m in actor.backbone.modules())
+    # dropout stays off in the whole model (the published config has 0.2)
+    assert not actor.gr00t.training and all(not m.training for m in actor.gr00t.modules())
 
 
 def test_first_epoch_log_probs_match_rollout(env, make_runner_cfg):
@@ -66,23 +70,23 @@ def test_first_epoch_log_probs_match_rollout(env, make_runner_cfg):
         torch.testing.assert_close(values, batch.values, atol=1e-5, rtol=0)
 
 
-def test_backbone_runs_once_per_act_and_per_update_minibatch(env, make_runner_cfg):
+def test_encoding_runs_once_per_act_and_per_update_minibatch(env, make_runner_cfg):
     runner = _runner(env, make_runner_cfg())
     alg, shared = runner.alg, runner.alg.actor.shared
     obs = env.get_observations()
     with torch.inference_mode():
-        before = shared.num_backbone_runs
+        before = shared.num_encodings
         alg.act(obs)
-        assert shared.num_backbone_runs == before + 1
-        # compute_returns calls the critic alone: it runs the backbone itself, on the right observation
-        before = shared.num_backbone_runs
+        assert shared.num_encodings == before + 1
+        # compute_returns calls the critic alone: it encodes the observation itself
+        before = shared.num_encodings
         alg.critic(obs)
-        assert shared.num_backbone_runs == before + 1
+        assert shared.num_encodings == before + 1
     alg.storage.clear()
     _collect_rollout(runner)
-    before = shared.num_backbone_runs
+    before = shared.num_encodings
     alg.update()
-    assert shared.num_backbone_runs == before + alg.num_learning_epochs * alg.num_mini_batches
+    assert shared.num_encodings == before + alg.num_learning_epochs * alg.num_mini_batches
 
 
 def test_critic_does_not_reuse_features_of_other_observations(env, make_runner_cfg):
@@ -104,7 +108,7 @@ def test_micro_batch_gradients_equal_full_batch(env, make_runner_cfg):
     alg = runner.alg
     batch = next(alg.storage.mini_batch_generator(1, 1))
     params = [p for p in (*alg.actor.parameters(), *alg.critic.parameters()) if p.requires_grad]
-    lora = [p for p in alg.actor.backbone.parameters() if p.requires_grad]
+    lora = [p for p in alg.actor.gr00t.backbone.parameters() if p.requires_grad]
 
     def ppo_loss(indices: torch.Tensor) -> torch.Tensor:
         obs = batch.observations[indices]
@@ -132,17 +136,19 @@ def test_state_only_task_uses_instruction_and_state(make_env, make_runner_cfg):
     env = make_env(with_images=False)
     runner = _runner(env, make_runner_cfg(critic_kwargs={"value_input": "state"}))
     actor = runner.alg.actor
-    assert actor.shared.image_groups == [] and actor.obs_groups == ["policy"]
+    assert actor.image_groups == [] and actor.obs_groups == ["policy"]
     runner.learn(num_learning_iterations=1)
     obs = env.get_observations()
     with torch.no_grad():
-        tokens = actor.shared.encode(obs)
-    # without images the backbone output is the instruction's, the same for every env
-    assert tokens.shape[0] == env.num_envs and torch.equal(tokens[0], tokens[-1])
+        context, state_tokens, _ = actor.shared.encode(obs)
+    # without cameras the context is the instruction's, the same for every env; the state tokens differ
+    assert context.shape[0] == env.num_envs and torch.equal(context[0], context[-1])
+    assert not torch.equal(state_tokens[0], state_tokens[-1])
 
 
 def test_optimizer_param_groups_cover_trainable_params_once(env, make_runner_cfg):
-    cfg = make_runner_cfg(actor_kwargs={"lora_lr_scale": 0.1, "std_lr_scale": 2.0}, critic_kwargs={"lr_scale": 3.0})
+    cfg = make_runner_cfg(actor_kwargs={"lora_lr_scale": 0.1, "std_lr_scale": 2.0, "action_head_lr_scale": 0.5},
+                          critic_kwargs={"lr_scale": 3.0})
     runner = _runner(env, cfg)
     for model in (runner.alg.actor, runner.alg.critic):
         groups = model.optimizer_param_groups(1e-3)
@@ -150,22 +156,22 @@ def test_optimizer_param_groups_cover_trainable_params_once(env, make_runner_cfg
         trainable = [id(p) for p in model.parameters() if p.requires_grad]
         assert sorted(grouped) == sorted(trainable) and len(set(grouped)) == len(grouped)
     lrs = {g["name"]: g["lr"] for g in runner.alg.actor.optimizer_param_groups(1e-3)}
-    assert lrs == {"lora": 1e-4, "head": 1e-3, "std": 2e-3}
+    assert lrs == {"lora": 1e-4, "action_head": 5e-4, "std": 2e-3}
     assert runner.alg.critic.optimizer_param_groups(1e-3)[0]["lr"] == 3e-3
 
 
 def test_critic_uses_the_actor_published_under_its_share_key(env):
     obs = env.get_observations()
     groups = {"actor": ["policy"], "critic": ["critic"]}
-    tiny = {"size": "tiny", "lora_rank": 4, "action_horizon": 4}
+    tiny = {"size": "tiny", "pixel_offset": 0.5}
     actor_a = GR00TActor(obs, groups, "actor", 1, share_key="a", **tiny)
     actor_b = GR00TActor(obs, groups, "actor", 1, share_key="b", **tiny)
     critic_a = GR00TCritic(obs, groups, "critic", 1, share_key="a")
     assert critic_a._shared is actor_a.shared and critic_a._shared is not actor_b.shared
-    runs_a, runs_b = actor_a.shared.num_backbone_runs, actor_b.shared.num_backbone_runs
+    runs_a, runs_b = actor_a.shared.num_encodings, actor_b.shared.num_encodings
     with torch.no_grad():
         critic_a(obs)
-    assert (actor_a.shared.num_backbone_runs, actor_b.shared.num_backbone_runs) == (runs_a + 1, runs_b)
+    assert (actor_a.shared.num_encodings, actor_b.shared.num_encodings) == (runs_a + 1, runs_b)
 
 
 def test_chunked_execution_trains_with_chunk_log_probs(make_env, make_runner_cfg):

@@ -1,0 +1,115 @@
+"""Build the N1.5 model an actor fine-tunes: loaded from a checkpoint folder, or random at a preset size.
+
+Then freeze it, make the trainable set trainable (action head in float32 master weights, LoRA adapters on the
+language model and/or vision tower) and set up the embodiment's state and action maps.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .n15.checkpoint import load_checkpoint, load_tokenizer
+from .n15.config import TINY_SPECIAL_TOKENS, N15Config
+from .n15.embodiments import Embodiment, resolve_embodiment
+from .n15.model import GR00TN15
+from .n15.testing import write_tokenizer
+from .normalization import MinMaxMap, min_max_map
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+@dataclass
+class GR00TBuild:
+    """A model ready for PPO, with what its inputs and outputs need."""
+
+    model: GR00TN15
+    tokenizer: Any
+    embodiment: Embodiment
+    state_map: MinMaxMap
+    action_map: MinMaxMap
+
+
+def build_gr00t(
+    *,
+    checkpoint: str | None,
+    processor: str | None,
+    size: str,
+    embodiment: str | int,
+    use_statistics: bool,
+    dtype: str,
+    state_dim: int,
+    action_dim: int,
+    train_action_head: bool,
+    lora_rank: int,
+    lora_alpha: float,
+    lora_llm_targets: list[str],
+    lora_vision_targets: list[str],
+    gradient_checkpointing: bool,
+) -> GR00TBuild:
+    """Load or build the model and set its trainable set (arguments: fields of :class:`GR00TActorCfg`).
+
+    Raises:
+        ValueError: For an unknown ``dtype``, or statistics that do not fit the env's state or action size.
+        CheckpointError: For a checkpoint folder that does not load strict (the file and key are named).
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"GR00T actor cfg field 'dtype' must be one of {sorted(DTYPES)}, got {dtype!r}.")
+    if isinstance(embodiment, str) and embodiment.isdigit():
+        embodiment = int(embodiment)  # a slot id given on the command line
+    if checkpoint is not None:
+        loaded = load_checkpoint(checkpoint, processor_dir=processor, embodiment=embodiment, dtype=DTYPES[dtype])
+        model, tokenizer, resolved = loaded.model, loaded.tokenizer, loaded.embodiment
+        source = f"{checkpoint}/experiment_cfg/metadata.json [{resolved.name}]"
+    else:
+        model, tokenizer = _random_model(size, DTYPES[dtype])
+        resolved = resolve_embodiment(embodiment, None)
+        source = f"random {size} model"
+    statistics = resolved.statistics if use_statistics else None
+    state_map = min_max_map(statistics, "state", state_dim, source)
+    action_map = min_max_map(statistics, "action", action_dim, source)
+
+    model.requires_grad_(False)
+    if train_action_head:
+        model.action_head.float().requires_grad_(True)  # float32 master weights for the trained part
+    _add_lora(model, lora_rank, lora_alpha, lora_llm_targets, lora_vision_targets)
+    if gradient_checkpointing:
+        # non-reentrant: the frozen embeddings give inputs without gradients, which reentrant checkpointing
+        # would cut off from the LoRA weights inside the layers
+        lm = model.backbone.eagle_model.language_model.model
+        lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return GR00TBuild(model.eval(), tokenizer, resolved, state_map, action_map)
+
+
+def _random_model(size: str, dtype: torch.dtype) -> tuple[GR00TN15, Any]:
+    """A randomly initialized model at a preset size, with the byte-level test tokenizer standing in for the
+    Eagle tokenizer a random model does not have (the config takes that tokenizer's image-token ids)."""
+    config = N15Config.preset(size)
+    config.image_token_id = TINY_SPECIAL_TOKENS["<IMG_CONTEXT>"]
+    config.image_start_id = TINY_SPECIAL_TOKENS["<img>"]
+    config.image_end_id = TINY_SPECIAL_TOKENS["</img>"]
+    with tempfile.TemporaryDirectory() as folder:
+        write_tokenizer(folder, TINY_SPECIAL_TOKENS)
+        tokenizer = load_tokenizer(folder, None, config)
+    return GR00TN15(config).to(dtype), tokenizer
+
+
+def _add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str]) -> None:
+    """Inject float32 LoRA adapters (dropout 0) into the language model and/or the vision tower."""
+    if rank <= 0:
+        return
+    from peft import LoraConfig, inject_adapter_in_model
+
+    eagle = model.backbone.eagle_model
+    for module, targets in ((eagle.language_model, llm_targets), (eagle.vision_model, vision_targets)):
+        if targets:
+            config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=list(targets), lora_dropout=0.0)
+            inject_adapter_in_model(config, module)
+    for name, parameter in model.backbone.named_parameters():
+        if "lora_" in name:
+            parameter.data = parameter.data.float()
+            parameter.requires_grad_(True)
+

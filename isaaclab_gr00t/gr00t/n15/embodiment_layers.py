@@ -1,0 +1,63 @@
+"""Per-embodiment layers of the GR00T N1.5 action head: each embodiment slot has its own weights.
+
+A category-specific linear holds ``W`` ``[slots, in, out]`` and ``b`` ``[slots, out]`` (the published parameter
+names) and applies slot ``embodiment_id[i]``'s weights to sample ``i``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def action_time_sinusoid(timesteps: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """``(B, T)`` integer time buckets -> ``(B, T, dim)`` float32 ``[sin, cos]`` encoding with frequencies
+    ``max_period ** (-i / (dim / 2))`` (the action encoder's time encoding: sines first, no frequency shift)."""
+    half = dim // 2
+    exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=timesteps.device) / half
+    angles = timesteps.float()[..., None] * exponent.exp()
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+class CategorySpecificLinear(nn.Module):
+    """``x`` ``(B, T, in)`` -> ``x @ W[slot] + b[slot]`` ``(B, T, out)`` with one weight matrix per slot."""
+
+    def __init__(self, num_slots: int, in_dim: int, out_dim: int):
+        super().__init__()
+        self.W = nn.Parameter(0.02 * torch.randn(num_slots, in_dim, out_dim))
+        self.b = nn.Parameter(torch.zeros(num_slots, out_dim))
+
+    def forward(self, x: torch.Tensor, embodiment_id: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(x, self.W[embodiment_id]) + self.b[embodiment_id][:, None]
+
+
+class CategorySpecificMLP(nn.Module):
+    """``layer1``, ReLU, ``layer2``, all per slot."""
+
+    def __init__(self, num_slots: int, in_dim: int, hidden_dim: int, out_dim: int):
+        super().__init__()
+        self.layer1 = CategorySpecificLinear(num_slots, in_dim, hidden_dim)
+        self.layer2 = CategorySpecificLinear(num_slots, hidden_dim, out_dim)
+
+    def forward(self, x: torch.Tensor, embodiment_id: torch.Tensor) -> torch.Tensor:
+        return self.layer2(F.relu(self.layer1(x, embodiment_id)), embodiment_id)
+
+
+class MultiEmbodimentActionEncoder(nn.Module):
+    """Noisy action chunk + time bucket -> action tokens: ``W3(swish(W2([W1(a), sinusoid(bucket)])))``, per slot."""
+
+    def __init__(self, num_slots: int, action_dim: int, width: int):
+        super().__init__()
+        self.W1 = CategorySpecificLinear(num_slots, action_dim, width)
+        self.W2 = CategorySpecificLinear(num_slots, 2 * width, width)
+        self.W3 = CategorySpecificLinear(num_slots, width, width)
+
+    def forward(self, actions: torch.Tensor, timesteps: torch.Tensor, embodiment_id: torch.Tensor) -> torch.Tensor:
+        """``actions`` ``(B, H, action_dim)``, ``timesteps`` ``(B,)`` buckets -> ``(B, H, width)``."""
+        embedded = self.W1(actions, embodiment_id)
+        time = action_time_sinusoid(timesteps[:, None].expand(-1, actions.shape[1]), embedded.shape[-1])
+        x = F.silu(self.W2(torch.cat([embedded, time.to(embedded.dtype)], dim=-1), embodiment_id))
+        return self.W3(x, embodiment_id)

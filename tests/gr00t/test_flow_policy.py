@@ -1,0 +1,95 @@
+"""The two PPO policy modes on the flow head, and the rollout extras that let the update skip the backbone."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from tensordict import TensorDict
+
+from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic
+
+GROUPS = {"actor": ["policy", "state"], "critic": ["critic"]}
+
+
+def _obs(num_envs: int = 5) -> TensorDict:
+    torch.manual_seed(3)
+    return TensorDict(
+        {"policy": torch.rand(num_envs, 3, 30, 30) - 0.5, "state": torch.randn(num_envs, 3),
+         "critic": torch.randn(num_envs, 4)},
+        batch_size=[num_envs],
+    )
+
+
+def _count_backbone_runs(actor: GR00TActor) -> list[int]:
+    runs = [0]
+    actor.gr00t.backbone.register_forward_hook(lambda *_: runs.__setitem__(0, runs[0] + 1))
+    return runs
+
+
+def test_flow_sde_step_noise_follows_the_published_schedule():
+    obs = _obs()
+    actor = GR00TActor(obs, GROUPS, "actor", 2, policy="flow_sde", pixel_offset=0.5)
+    with torch.no_grad():
+        context, state_tokens, _ = actor.shared.encode(obs)
+        denoiser = actor._denoiser(context, state_tokens)
+        x = torch.randn(5, 4, 6)
+        sigmas = []
+        for k in range(4):
+            _, std = actor.policy._step_gaussian(denoiser, x, torch.full((5,), k))
+            sigmas.append(float(std[0, 0, 0]) / math.sqrt(0.25))
+    assert sigmas == pytest.approx([1.0, 0.5 * math.sqrt(3), 0.5, 0.5 / math.sqrt(3)], rel=1e-6)
+
+
+@pytest.mark.parametrize("policy", ["gaussian", "flow_sde"])
+def test_replayed_extras_reproduce_log_probs_without_the_backbone(policy):
+    obs = _obs()
+    actor = GR00TActor(obs, GROUPS, "actor", 2, policy=policy, pixel_offset=0.5)
+    critic = GR00TCritic(obs, GROUPS, "critic", 1)
+    runs = _count_backbone_runs(actor)
+    with torch.no_grad():
+        actions = actor(obs, stochastic_output=True)
+        log_prob = actor.get_output_log_prob(actions)
+        values = critic(obs)
+    extras = actor.rollout_extras
+    assert runs[0] == 1
+    assert extras["features"].shape[:2] == (5, actor.input_ids.shape[1])
+    if policy == "flow_sde":
+        assert extras["chain"].shape == (5, 5, 4, 6) and extras["step"].unique().numel() == 1
+        # the chain ends at the executed action (identity statistics for new_embodiment)
+        torch.testing.assert_close(actions, extras["chain"][:, -1, :1, :2].flatten(1))
+    order = torch.tensor([4, 2, 0, 1, 3])  # a shuffled minibatch, as the update draws it
+    batch = obs[order]
+    actor.replay(extras[order])
+    actor(batch, stochastic_output=True)
+    torch.testing.assert_close(actor.get_output_log_prob(actions[order]), log_prob[order], atol=1e-5, rtol=0)
+    torch.testing.assert_close(critic(batch), values[order], atol=1e-5, rtol=0)  # from the actor's stash
+    assert runs[0] == 1, "the update ran the frozen backbone although its features were stored"
+    assert actor.rollout_extras is None, "an update forward must not produce new extras"
+
+
+def test_flow_sde_log_prob_is_the_noisy_steps_gaussian():
+    obs = _obs()
+    actor = GR00TActor(obs, GROUPS, "actor", 2, policy="flow_sde", pixel_offset=0.5)
+    with torch.no_grad():
+        actions = actor(obs, stochastic_output=True)
+        log_prob = actor.get_output_log_prob(actions)
+        extras = actor.rollout_extras
+        context, state_tokens, _ = actor.shared.encode(obs)
+        denoiser = actor._denoiser(context, state_tokens)
+        step = extras["step"]
+        rows = torch.arange(5)
+        mean, std = actor.policy._step_gaussian(denoiser, extras["chain"][rows, step], step)
+    executed = (slice(None), slice(0, 1), slice(0, 2))  # first action of the chunk, the env's 2 dims
+    target = extras["chain"][rows, step + 1][executed]
+    expected = torch.distributions.Normal(mean[executed], std[executed]).log_prob(target).sum(dim=(1, 2))
+    torch.testing.assert_close(log_prob, expected, atol=1e-5, rtol=0)
+
+
+def test_lora_backbone_is_not_stored_and_runs_in_the_update():
+    obs = _obs()
+    actor = GR00TActor(obs, GROUPS, "actor", 2, lora_rank=2, pixel_offset=0.5)
+    with torch.no_grad():
+        actor(obs, stochastic_output=True)
+    assert actor.rollout_extras is None  # a trained backbone's features go stale: nothing to store
