@@ -144,12 +144,13 @@ def build_env_cfg(spec: TaskSpec, resolve_assets: bool = True) -> Any:
     return cfg
 
 
-def build_task_agent_cfg(spec: TaskSpec, entry_point: str) -> Any:
-    """The runner config of one of the spec's agent entry points."""
+def build_task_agent_cfg(spec: TaskSpec, entry_point: str, device: str | None = None) -> Any:
+    """The runner config of one of the spec's agent entry points, for ``device`` (default: this machine's)."""
     choice = spec.agents[entry_point]
-    preset_path = find_agent_preset(choice.preset, spec.source)
+    device = device or default_device()
+    preset_path = find_agent_preset(choice.presets[device.split(":")[0]], spec.source)
     source = f"{spec.source} (preset {preset_path})"
-    cfg = build_agent_cfg(load_agent_preset(preset_path), choice.overrides, source, default_device())
+    cfg = build_agent_cfg(load_agent_preset(preset_path), choice.overrides, source, device)
     actor_overrides = choice.overrides.get("actor", {})
     # an actor that takes a language instruction (the GR00T actor) gets the task's, unless the agent sets its own
     if spec.instruction is not None and hasattr(cfg.actor, "instruction") and "instruction" not in actor_overrides \
@@ -174,7 +175,8 @@ def register_task_spec(spec: TaskSpec) -> None:
     if warp_entry_point is not None:
         kwargs["warp_entry_point"] = warp_entry_point
     for entry_point in spec.agents:
-        build_task_agent_cfg(spec, entry_point)
+        for device in ("cpu", "cuda:0"):  # the preset of either device kind must build
+            build_task_agent_cfg(spec, entry_point, device)
         kwargs[entry_point] = entry_point_string(
             spec.id, entry_point, lambda ep=entry_point: build_task_agent_cfg(spec, ep)
         )

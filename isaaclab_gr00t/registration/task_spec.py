@@ -17,6 +17,7 @@ A spec names a registered base task, overrides of its environment config, and ag
     instruction: balance the pole           # language instruction, on the env config as ``cfg.instruction``
     agents:                                 # entry point -> preset in agents/ + overrides
       rsl_rl_cfg_entry_point: {preset: ppo37_gpu, overrides: {max_iterations: 150}}
+      rsl_rl_gr00t_cfg_entry_point: {preset: {cpu: gr00t_tiny, cuda: gr00t_n15}}   # a preset per device kind
 
 Fields ending in ``usd_path`` take ``asset:<name>`` (a bundled asset) or a local file path.
 """
@@ -48,7 +49,8 @@ _AGENT_FIELDS = {"preset", "overrides"}
 class AgentChoice:
     """One agent entry point of a task: a preset from ``agents/`` and the task's overrides of it."""
 
-    preset: str
+    presets: Mapping[str, str]
+    """Device kind (``cpu``, ``cuda``) -> preset name; a spec's single name stands for both."""
     overrides: Mapping[str, Any]
 
 
@@ -76,6 +78,15 @@ class TaskSpec:
     instruction: str | None = None
     """Language instruction of the task, set on the env config as ``instruction`` and given to agents whose actor
     takes one."""
+
+
+def _presets(value: Any, source: str, field: str) -> dict[str, str]:
+    """A preset name for every device kind: one name for all, or a name per kind (``{cpu: tiny, cuda: full}``)."""
+    if isinstance(value, str):
+        return {device: value for device in ENV_DEVICES}
+    if not isinstance(value, Mapping) or set(value) != set(ENV_DEVICES) or not all(isinstance(v, str) for v in value.values()):
+        raise SpecError(source, field, f"expected a preset name or a mapping of {', '.join(ENV_DEVICES)} to preset names")
+    return dict(value)
 
 
 def _require(data: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
@@ -151,11 +162,11 @@ def parse_task_spec(path: Path) -> TaskSpec:
         if not str(entry_point).endswith("_cfg_entry_point"):
             raise SpecError(source, field, "agent entry point names end in '_cfg_entry_point'")
         if not isinstance(choice, Mapping) or "preset" not in choice or set(choice) - _AGENT_FIELDS:
-            raise SpecError(source, field, "expected {preset: <name>, overrides: {...}}")
+            raise SpecError(source, field, "expected {preset: <name> or {cpu: <name>, cuda: <name>}, overrides: {...}}")
         overrides = choice.get("overrides") or {}
         if not isinstance(overrides, Mapping):
             raise SpecError(source, f"{field}.overrides", "expected a mapping")
-        agents[entry_point] = AgentChoice(preset=str(choice["preset"]), overrides=overrides)
+        agents[entry_point] = AgentChoice(presets=_presets(choice["preset"], source, f"{field}.preset"), overrides=overrides)
     default_agent = data.get("default_agent", "rsl_rl")
     if f"{default_agent}_cfg_entry_point" not in agents:
         raise SpecError(source, "default_agent", f"no agent entry point '{default_agent}_cfg_entry_point'")

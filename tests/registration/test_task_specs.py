@@ -87,6 +87,21 @@ def test_env_and_agent_defaults_follow_the_machine(monkeypatch):
     assert (env_cfg.sim.device, agent_cfg.device, env_cfg.scene.num_envs) == ("cuda:0", "cuda:0", 4096)
 
 
+def test_an_agent_can_name_a_preset_per_device_kind(monkeypatch):
+    import torch
+
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    tiny = load_cfg_from_registry("GR00T-Cartpole-Camera-Direct", "rsl_rl_gr00t_cfg_entry_point")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    full = load_cfg_from_registry("GR00T-Cartpole-Camera-Direct", "rsl_rl_gr00t_cfg_entry_point")
+    assert (tiny.actor.size, tiny.actor.dtype, tiny.device) == ("tiny", "float32", "cpu")
+    assert (full.actor.size, full.actor.dtype, full.device) == ("full", "bfloat16", "cuda:0")
+    # the task's overrides apply to both presets
+    assert tiny.experiment_name == full.experiment_name == "gr00t_cartpole_camera_direct_gr00t"
+
+
 def test_a_user_spec_overrides_env_and_agent_fields(tmp_path):
     task_id = new_id()
     spec_file = write_spec(
@@ -149,6 +164,15 @@ BAD_SPECS = {
     "unknown preset": (
         lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents:\n  rsl_rl_cfg_entry_point: {{preset: nope}}\n",
         "preset",
+    ),
+    "unknown preset of one device kind": (
+        lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents:\n  rsl_rl_cfg_entry_point:"
+                     " {preset: {cpu: stock_ppo, cuda: nope}}\n",
+        "preset",
+    ),
+    "preset mapping without a device kind": (
+        lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents:\n  rsl_rl_cfg_entry_point: {{preset: {{cpu: stock_ppo}}}}\n",
+        "agents.rsl_rl_cfg_entry_point.preset",
     ),
     "env_class not module:Class": (lambda i, m: cartpole_spec(i, env_class="MaskResetCartpoleEnv"), "env_class"),
     "env_class not importable": (lambda i, m: cartpole_spec(i, env_class="no_such_module:Env"), "env_class"),
