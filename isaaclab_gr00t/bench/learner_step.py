@@ -2,7 +2,7 @@
 
     python -m isaaclab_gr00t.bench.learner_step --num_envs 256 --device cpu
 
-Every variant drives the torch-only point-mass environment (:mod:`isaaclab_gr00t.runner.synthetic_env`, 32-32
+Every variant drives the torch-only point-mass environment (:mod:`isaaclab_gr00t.testing.point_mass`, 32-32
 networks) with its algorithm alone: no runner loop, no logging, no update. Per variant the table gives the best of
 ``--repeats`` timings of ``--steps`` steps, per step, with and without the learner (the environment stepped with zero
 actions), and the difference: the learner's share. The PPO37 variants switch off, one after the other, the two
@@ -26,7 +26,7 @@ from isaaclab.utils import to_dict
 from isaaclab_gr00t.bench.throughput import require_at_least_one, silenced_stdout, synchronize
 from isaaclab_gr00t.ppo import PPO37AlgorithmCfg
 from isaaclab_gr00t.runner import PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg
 
 VARIANTS: dict[str, dict | None] = {
     "stock rsl_rl PPO": None,

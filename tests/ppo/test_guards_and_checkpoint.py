@@ -44,7 +44,7 @@ def test_consecutive_nonfinite_steps_raise(kit, update_mode, run):
     kit.rollout(alg, env)
     before = kit.params(alg)
     alg.storage.advantages.fill_(float("inf"))
-    alg.normalize_advantage = False
+    alg.cfg.normalize_advantage = False
     with pytest.raises(RuntimeError, match=f"{run} consecutive optimizer steps"):
         alg.update()
     for a, b in zip(before, kit.params(alg)):

@@ -1,0 +1,5 @@
+"""Torch-only environments for tests and learner-only benchmarks (no physics engine needed).
+
+- :mod:`isaaclab_gr00t.testing.point_mass`: :class:`~isaaclab_gr00t.testing.point_mass.PointMassVecEnv`, point masses
+  steered to the origin, and :func:`~isaaclab_gr00t.testing.point_mass.point_mass_train_cfg`, its training config.
+"""
