@@ -48,6 +48,24 @@ _OPTIMIZERS = {
 _LOSS_METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
 _COUNTERS = ("optimizer_steps", "nonfinite_skips", "worst_nonfinite_run")
 
+METRIC_TAGS: dict[str, str | None] = {
+    "policy_loss": "Loss/surrogate",
+    "value_loss": "Loss/value",
+    "entropy": "Policy/entropy",
+    "approx_kl": "Policy/approx_kl",
+    "analytic_kl": "Policy/analytic_kl",
+    "clip_fraction": "Policy/clip_fraction",
+    "action_std": "Policy/action_std",
+    "explained_variance": "Value/explained_variance",
+    "grad_norm": "Optimizer/grad_norm",
+    "nonfinite_skips": "Optimizer/nonfinite_skips",
+    "num_optimizer_steps": "Optimizer/steps",
+    "num_epochs": "Optimizer/epochs",
+    "learning_rate": None,
+}
+"""The TensorBoard tag of each metric ``update()`` returns (PPO37Runner's logger files them so); None: rsl_rl's
+logger writes it already (``Loss/learning_rate``)."""
+
 
 class PPO37:
     """Proximal Policy Optimization with the 37 implementation details, each switchable by config.
@@ -61,6 +79,8 @@ class PPO37:
     """rsl_rl's RND extension, which PPO37 does not implement (the runner's logger asks)."""
     symmetry = None
     """rsl_rl's symmetry extension, which PPO37 does not implement."""
+    metric_tags = METRIC_TAGS
+    """Where PPO37Runner's logger files each metric of :meth:`update`."""
 
     def __init__(self, actor: nn.Module, critic: nn.Module, storage: RolloutStorage,
                  cfg: PPO37AlgorithmCfg | Mapping[str, Any] | None = None, device: str = "cpu") -> None:

@@ -41,6 +41,8 @@ class EagerUpdate:
     """Each optimizer step is checked on the host and taken only when its loss and gradient are finite."""
 
     name = "eager"
+    replays_graphs = False
+    """Whether the update runs from CUDA graphs (the runner then replays the rollout from graphs too)."""
 
     def optimizer_kwargs(self, optimizer: str, device: str) -> dict:
         """Implementation flags of the optimizer: fused kernels on CUDA where PyTorch has them, else foreach."""
@@ -113,6 +115,7 @@ class GraphUpdate(DeviceUpdate):
     """:class:`DeviceUpdate` with the whole minibatch step recorded once into a CUDA graph and replayed."""
 
     name = "graph"
+    replays_graphs = True
 
     def __init__(self, device: str) -> None:
         super().__init__(device)
