@@ -1,7 +1,8 @@
 """PPO37Runner: rsl_rl's on-policy runner without per-step host syncs, with crash-safe checkpoints.
 
 Drop-in for :class:`rsl_rl.runners.OnPolicyRunner` (same constructor, ``learn``, ``save``, ``load``,
-export and logging API, same log folder layout and TensorBoard scalars). Differences, and why:
+export and logging API, same log folder layout). ``learn`` runs each rollout through a rollout object
+(:mod:`~isaaclab_gr00t.runner.rollout`). Differences, and why:
 
 - With PPO37 updating from CUDA graphs (``update_mode`` "auto"/"graph" on CUDA), the learner's share of each
   rollout step is replayed from CUDA graphs too (:mod:`~isaaclab_gr00t.runner.captured_rollout`).
@@ -9,6 +10,8 @@ export and logging API, same log folder layout and TensorBoard scalars). Differe
   :class:`~isaaclab_gr00t.runner.rollout_statistics.RolloutStatistics` and reach the host once per
   iteration (see that module). The check runs before the update, so non-finite environment data never
   reaches the weights, and it also catches inf (stock only checks NaN).
+- Metrics the algorithm names in its ``metric_tags`` (PPO37's ``Policy/approx_kl``, ``Loss/value``, ...) are
+  logged under those tags instead of rsl_rl's ``Loss/<key>``.
 - Checkpoints are written atomically and validated before anything is loaded (see
   :mod:`~isaaclab_gr00t.runner.checkpoint`).
 - ``model_<N>.pt`` holds the state after ``N`` completed iterations and ``iter = N``, so a resumed run

@@ -16,7 +16,8 @@ class Rollout:
     """The learner's share of each rollout step, run eagerly: the algorithm's calls and the step statistics."""
 
     def __init__(self, alg, statistics: RolloutStatistics, uses_rnd: bool = False) -> None:
-        """
+        """Run ``alg``'s rollout calls and record their steps in ``statistics``.
+
         Args:
             alg: The algorithm (its ``act``, ``process_env_step`` and ``compute_returns`` are used).
             statistics: The runner's device-side episode statistics.
