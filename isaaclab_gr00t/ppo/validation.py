@@ -24,7 +24,8 @@ def validate_cfg(cfg, storage: RolloutStorage, is_recurrent: bool, actor: nn.Mod
             " model's forward); set use_mixed_precision=False."
         )
     # share_cnn_encoders is applied when the models are built (construct_algorithm); here it must hold
-    if cfg.share_cnn_encoders and (getattr(actor, "cnns", None) is None or getattr(critic, "cnns", None) is not actor.cnns):
+    actor_cnns = getattr(actor, "cnns", None)
+    if cfg.share_cnn_encoders and (actor_cnns is None or getattr(critic, "cnns", None) is not actor_cnns):
         raise ValueError(
             "PPO37 config field 'share_cnn_encoders' = True, but the actor and critic do not share their CNN"
             " encoders; build them with PPO37.construct_algorithm, which shares them."

@@ -58,3 +58,14 @@ def test_an_explicit_eager_update_takes_any_optimizer(kit):
     assert alg.update_mode == "eager" and isinstance(alg.optimizer, torch.optim.SGD)
     kit.rollout(alg, env)
     assert alg.update()["num_optimizer_steps"] == 8.0
+
+
+def test_share_cnn_encoders_must_hold_for_models_built_elsewhere(kit):
+    from isaaclab_gr00t.ppo import PPO37
+
+    env = kit.ImageToyVecEnv()
+    shared = PPO37.construct_algorithm(env.get_observations(), env, kit.cnn_train_cfg(share_cnn_encoders=True), "cpu")
+    assert shared.critic.cnns is shared.actor.cnns
+    separate = PPO37.construct_algorithm(env.get_observations(), env, kit.cnn_train_cfg(), "cpu")
+    with pytest.raises(ValueError, match="share_cnn_encoders"):
+        PPO37(separate.actor, separate.critic, separate.storage, {"share_cnn_encoders": True, "num_mini_batches": 4})
