@@ -7,7 +7,7 @@ import torch
 
 from isaaclab_gr00t.ppo import PPO37
 from isaaclab_gr00t.runner import PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg
 
 DEVICE = "cuda:0"
 

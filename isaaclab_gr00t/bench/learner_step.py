@@ -2,7 +2,7 @@
 
     python -m isaaclab_gr00t.bench.learner_step --num_envs 256 --device cpu
 
-Every variant drives the torch-only point-mass environment (:mod:`isaaclab_gr00t.runner.synthetic_env`, 32-32
+Every variant drives the torch-only point-mass environment (:mod:`isaaclab_gr00t.testing.point_mass`, 32-32
 networks) with its algorithm alone: no runner loop, no logging, no update. Per variant the table gives the best of
 ``--repeats`` timings of ``--steps`` steps, per step, with and without the learner (the environment stepped with zero
 actions), and the difference: the learner's share. The PPO37 variants switch off, one after the other, the two
@@ -24,9 +24,9 @@ import torch
 from isaaclab.utils import to_dict
 
 from isaaclab_gr00t.bench.throughput import require_at_least_one, silenced_stdout, synchronize
-from isaaclab_gr00t.ppo import PPO37AlgorithmCfg
+from isaaclab_gr00t.registration import project_agent_cfg
 from isaaclab_gr00t.runner import PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg
 
 VARIANTS: dict[str, dict | None] = {
     "stock rsl_rl PPO": None,
@@ -36,7 +36,7 @@ VARIANTS: dict[str, dict | None] = {
         "reward_scaling": False, "obs_normalization": False
     },
 }
-"""Variant name -> changes to PPO37's default config (None: the synthetic task's stock PPO config)."""
+"""Variant name -> changes to the PPO37 preset ``ppo37_mujoco`` (None: the synthetic task's stock PPO config)."""
 
 
 @dataclass
@@ -56,7 +56,7 @@ def algorithm_cfg(changes: dict | None) -> dict | None:
     """The algorithm section of a variant; four minibatches so any env count of a rollout divides."""
     if changes is None:
         return None
-    return to_dict(PPO37AlgorithmCfg()) | {"num_mini_batches": 4} | changes
+    return to_dict(project_agent_cfg("ppo37_mujoco").algorithm) | {"num_mini_batches": 4} | changes
 
 
 def best_seconds_per_step(step, steps: int, repeats: int, device: str) -> float:

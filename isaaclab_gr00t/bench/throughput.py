@@ -47,7 +47,7 @@ from rsl_rl.runners import OnPolicyRunner
 from isaaclab_gr00t.envs import VecEnvWrapper
 from isaaclab_gr00t.runner import PPO37Runner
 from isaaclab_gr00t.runner.rollout_statistics import RolloutStatistics
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg
 
 SYNTHETIC_TASK = "PointMass-Synthetic"
 TRAIN_BACKEND_FLAGS = {

@@ -1,19 +1,22 @@
-"""``isaaclab-gr00t-gym``: train PPO37 or stock rsl_rl PPO on a Gymnasium env with rsl_rl's OnPolicyRunner.
+"""``isaaclab-gr00t-gym``: train PPO37 or stock rsl_rl PPO on a Gymnasium env with PPO37Runner.
 
 Example::
 
     isaaclab-gr00t-gym --env Hopper-v5 --steps 1000000 --seed 1 --algo ppo37
 
-Box action spaces use the blog's MuJoCo preset (1 env x 2048 steps), Discrete/MultiDiscrete ones the classic-control
-preset (4 envs x 128 steps); "stock" trains rsl_rl's PPO with the same network, rollout, epochs, minibatches,
+Box action spaces use the agent preset ``agents/ppo37_mujoco.yaml`` (the blog's MuJoCo setting, 1 env x 2048 steps),
+Discrete/MultiDiscrete ones ``agents/ppo37_classic_control.yaml`` (4 envs x 128 steps): the algorithm section, the
+rollout length and the network. "stock" trains rsl_rl's PPO with the same network, rollout, epochs, minibatches,
 learning rate, discount and clip range, keeping rsl_rl's own mechanisms (KL-adaptive LR, per-network grad clip 1.0,
-value loss coefficient 1.0, rsl_rl's empirical observation normalization, default init).
+value loss coefficient 1.0, rsl_rl's empirical observation normalization, default init). A progress line (env steps,
+mean return of the last 10 episodes, steps/s, ETA) is printed every ``--progress-steps`` env steps.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import json
 import math
 import random
@@ -27,12 +30,16 @@ import gymnasium as gym
 import numpy as np
 import torch
 from isaaclab.utils import to_dict
-from rsl_rl.runners import OnPolicyRunner
 
-from isaaclab_gr00t.ppo.presets import PPO37ClassicControlCfg, PPO37MujocoCfg
+from isaaclab_gr00t.envs import VecEnvWrapper
+from isaaclab_gr00t.registration import project_agent_cfg
+from isaaclab_gr00t.runner import PPO37Runner
 
 from ._mujoco_compat import ensure_mujoco_envs_importable
 from .vec_env import GymVecEnv
+
+PRESETS = {"continuous": ("ppo37_mujoco", 1), "discrete": ("ppo37_classic_control", 4)}
+"""Action space kind -> (agent preset in ``agents/``, envs of the blog's rollout); the preset sets the steps per env."""
 
 
 @dataclass
@@ -86,6 +93,11 @@ class TrainResult:
         return statistics.fmean(returns) if returns else math.nan
 
 
+def preset_for(action_space: gym.Space) -> tuple[str, int]:
+    """(agent preset, envs of the blog's rollout) for an action space: Box continuous, anything else discrete."""
+    return PRESETS["continuous" if isinstance(action_space, gym.spaces.Box) else "discrete"]
+
+
 def rollout_shape(env_id: str, num_envs: int | None = None) -> tuple[int, int]:
     """(num_envs, num_steps_per_env) of the preset for ``env_id``: MuJoCo 1 x 2048, classic control 4 x 128.
 
@@ -93,9 +105,9 @@ def rollout_shape(env_id: str, num_envs: int | None = None) -> tuple[int, int]:
     """
     ensure_mujoco_envs_importable()
     probe = gym.make(env_id)
-    continuous = isinstance(probe.action_space, gym.spaces.Box)
+    preset, preset_envs = preset_for(probe.action_space)
     probe.close()
-    preset_envs, preset_steps = (1, 2048) if continuous else (4, 128)
+    preset_steps = project_agent_cfg(preset).num_steps_per_env
     if num_envs is None:
         return preset_envs, preset_steps
     batch = preset_envs * preset_steps
@@ -105,20 +117,22 @@ def rollout_shape(env_id: str, num_envs: int | None = None) -> tuple[int, int]:
 
 
 def make_train_cfg(env: GymVecEnv, algo: str, steps: int, num_steps_per_env: int) -> dict:
-    """The OnPolicyRunner config dict for ``algo`` in {"ppo37", "stock"}."""
+    """The runner config dict for ``algo`` in {"ppo37", "stock"}, from the preset for the env's action space."""
     continuous = isinstance(env.action_space, gym.spaces.Box)
-    preset = PPO37MujocoCfg() if continuous else PPO37ClassicControlCfg()
+    preset = project_agent_cfg(preset_for(env.action_space)[0])
     max_iterations = max(1, math.ceil(steps / (env.num_envs * num_steps_per_env)))
     distribution_cfg = env.distribution_cfg()
-    model_cfg = {"class_name": "MLPModel", "hidden_dims": [64, 64], "activation": "tanh", "obs_normalization": False}
+    model_cfg = {"class_name": "MLPModel", "hidden_dims": list(preset.actor.hidden_dims),
+                 "activation": preset.actor.activation, "obs_normalization": False}
     if algo == "ppo37":
-        algorithm = to_dict(preset)
+        algorithm = to_dict(preset.algorithm)
     elif algo == "stock":
+        ppo37 = preset.algorithm
         algorithm = {
-            "class_name": "PPO", "num_learning_epochs": preset.num_learning_epochs,
-            "num_mini_batches": preset.num_mini_batches, "clip_param": preset.clip_param, "gamma": preset.gamma,
-            "lam": preset.lam, "value_loss_coef": 1.0, "entropy_coef": preset.entropy_coef,
-            "learning_rate": preset.learning_rate, "max_grad_norm": 1.0, "use_clipped_value_loss": True,
+            "class_name": "PPO", "num_learning_epochs": ppo37.num_learning_epochs,
+            "num_mini_batches": ppo37.num_mini_batches, "clip_param": ppo37.clip_param, "gamma": ppo37.gamma,
+            "lam": ppo37.lam, "value_loss_coef": 1.0, "entropy_coef": ppo37.entropy_coef,
+            "learning_rate": ppo37.learning_rate, "max_grad_norm": 1.0, "use_clipped_value_loss": True,
             "schedule": "adaptive", "desired_kl": 0.01,
         }
         model_cfg["obs_normalization"] = continuous
@@ -174,14 +188,41 @@ class _ProgressWriter(threading.Thread):
             self.result.save(self.path)
 
 
+class ProgressLine(VecEnvWrapper):
+    """Prints one line every ``every`` env steps: steps done, mean return of the last 10 episodes, steps/s, ETA."""
+
+    def __init__(self, env: GymVecEnv, planned_steps: int, every: int, start: float) -> None:
+        super().__init__(env)
+        self.planned_steps, self.every, self.start = planned_steps, every, start
+        self.printed = 0
+
+    def step(self, actions: torch.Tensor):
+        result = self.env.step(actions)
+        steps = self.env.total_env_steps
+        if steps // self.every > self.printed:
+            self.printed = steps // self.every
+            print(self.line(steps, time.perf_counter() - self.start), flush=True)
+        return result
+
+    def line(self, steps: int, seconds: float) -> str:
+        """The progress line after ``steps`` env steps and ``seconds`` of training."""
+        returns = [episode[2] for episode in self.env.finished_episodes[-10:]]
+        mean_return = f"{statistics.fmean(returns):.1f}" if returns else "n/a"
+        rate = steps / seconds
+        eta = datetime.timedelta(seconds=round(max(0, self.planned_steps - steps) / rate))
+        return (f"steps {steps}/{self.planned_steps} ({100.0 * steps / self.planned_steps:.0f}%) | return {mean_return}"
+                f" (last 10 episodes) | {rate:.0f} steps/s | ETA {eta}")
+
+
 def train(env_id: str, steps: int, seed: int, algo: str = "ppo37", eval_episodes: int = 5,
           log_dir: str | None = None, algorithm_overrides: dict | None = None,
           rollout: tuple[int, int] | None = None, progress_path: Path | None = None,
-          progress_interval_s: float = 30.0) -> TrainResult:
+          progress_interval_s: float = 30.0, progress_steps: int | None = None) -> TrainResult:
     """Train ``algo`` on ``env_id`` for ``steps`` env steps (rounded up to whole rollouts) and evaluate it.
 
     ``rollout`` = (num_envs, num_steps_per_env) overrides the preset's rollout shape. With ``progress_path`` the
-    result so far is saved there as JSON every ``progress_interval_s`` seconds and once more at the end.
+    result so far is saved there as JSON every ``progress_interval_s`` seconds and once more at the end. With
+    ``progress_steps`` a :class:`ProgressLine` is printed every that many env steps.
     """
     seed_everything(seed)
     num_envs, num_steps_per_env = rollout or rollout_shape(env_id)
@@ -195,7 +236,8 @@ def train(env_id: str, steps: int, seed: int, algo: str = "ppo37", eval_episodes
     progress = _ProgressWriter(env, result, progress_path, start, progress_interval_s) if progress_path else None
     if progress:
         progress.start()
-    runner = OnPolicyRunner(env, cfg, log_dir=log_dir, device="cpu")
+    learner_env = ProgressLine(env, planned, progress_steps, start) if progress_steps else env
+    runner = PPO37Runner(learner_env, cfg, log_dir=log_dir, device="cpu")
     try:
         runner.learn(cfg["max_iterations"])
     finally:
@@ -224,10 +266,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="envs in parallel, keeping the preset's rollout batch (default: the preset's)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--log-dir", default=None, help="rsl_rl log dir (tensorboard, checkpoints); none by default")
+    parser.add_argument("--progress-steps", type=int, default=20_480,
+                        help="print a progress line every this many env steps (0: none)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     result = train(args.env, args.steps, args.seed, args.algo, args.eval_episodes, args.log_dir,
-                   rollout=rollout_shape(args.env, args.num_envs))
+                   rollout=rollout_shape(args.env, args.num_envs), progress_steps=args.progress_steps)
     print("| env | algo | seed | env steps | wall s | steps/s | last-10 train return | eval return |")
     print("|---|---|---|---|---|---|---|---|")
     eval_mean = statistics.fmean(result.eval_returns) if result.eval_returns else math.nan

@@ -6,8 +6,10 @@ Defaults are the values of Huang et al., "The 37 Implementation Details of Proxi
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlPpoAlgorithmCfg
@@ -111,3 +113,15 @@ class PPO37AlgorithmCfg(RslRlPpoAlgorithmCfg):
     graph (CUDA, feed-forward rsl_rl models, one process). "auto": for rsl_rl's feed-forward models with Adam/AdamW
     in one process, "graph" on CUDA and "device" on the CPU (its fused Adam step is cheaper than the eager one there);
     else "eager"."""
+
+
+def as_ppo37_cfg(cfg: PPO37AlgorithmCfg | Mapping[str, Any]) -> PPO37AlgorithmCfg:
+    """``cfg`` as a :class:`PPO37AlgorithmCfg`: a config is copied, a dict (``to_dict`` of one, as the runner passes
+    it) fills the fields it names; an unknown key is refused with the accepted fields."""
+    if isinstance(cfg, PPO37AlgorithmCfg):
+        return cfg.copy()
+    accepted = {field.name for field in dataclasses.fields(PPO37AlgorithmCfg)}
+    unknown = sorted(set(cfg) - accepted)
+    if unknown:
+        raise ValueError(f"Unknown PPO37 config field(s) {unknown}; accepted fields: {sorted(accepted)}")
+    return PPO37AlgorithmCfg(**cfg)

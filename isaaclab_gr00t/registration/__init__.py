@@ -9,7 +9,14 @@ import isaaclab_tasks  # noqa: F401  (registers the Isaac Lab base tasks the spe
 from ..hooks import install_hooks
 from .agents import build_agent_cfg, load_agent_preset
 from .errors import SpecError
-from .register import find_spec_files, register_spec_files, register_task_spec, spec_search_path
+from .register import (
+    find_spec_files,
+    project_agent_cfg,
+    project_agent_presets,
+    register_spec_files,
+    register_task_spec,
+    spec_search_path,
+)
 from .task_spec import TaskSpec, parse_task_spec
 
 install_hooks()
@@ -24,6 +31,8 @@ __all__ = [
     "find_spec_files",
     "load_agent_preset",
     "parse_task_spec",
+    "project_agent_cfg",
+    "project_agent_presets",
     "register_spec_files",
     "register_task_spec",
     "spec_search_path",

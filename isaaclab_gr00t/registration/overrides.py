@@ -85,6 +85,8 @@ def _check_type(current: Any, new: Any, source: str, field: str, annotation: str
         return tuple(new) if isinstance(new, list) and "list" not in annotation else new
     if current is None or _is_missing(current) or callable(current) and not isinstance(current, type):
         return new
+    if new is None and re.search(r"\bNone\b", annotation):  # an optional field switched off (e.g. a clip)
+        return new
     if isinstance(current, bool) or isinstance(new, bool):
         if isinstance(current, bool) and isinstance(new, bool):
             return new

@@ -79,6 +79,23 @@ def find_agent_preset(name: str, spec_source: str) -> Path:
     raise SpecError(spec_source, "preset", f"agent preset '{name}' not found in {', '.join(map(str, folders))}")
 
 
+def project_agent_presets() -> list[str]:
+    """Names of the project's own agent presets (``agents/*.yaml``)."""
+    return sorted(path.stem for path in _project_folder("agents").glob("*.yaml"))
+
+
+def project_agent_cfg(name: str, device: str = "cpu") -> Any:
+    """The runner config of the project's agent preset ``agents/<name>.yaml``, built as for a task that names it.
+
+    The Gymnasium command, the benchmarks and the torch-only test task take their settings from here, so each
+    preset is written once.
+    """
+    path = _project_folder("agents") / f"{name}.yaml"
+    if not path.is_file():
+        raise SpecError(str(path), None, f"no such agent preset; the project's presets: {project_agent_presets()}")
+    return build_agent_cfg(load_agent_preset(path), {}, str(path), device)
+
+
 def default_device() -> str:
     """The device a task uses when the user names none: the first GPU if there is one, else the CPU."""
     return "cuda:0" if torch.cuda.is_available() else "cpu"

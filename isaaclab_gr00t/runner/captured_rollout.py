@@ -21,14 +21,15 @@ from __future__ import annotations
 import torch
 from tensordict import TensorDict
 
+from .rollout import Rollout
 from .rollout_statistics import RolloutStatistics
 
 MAX_CAPTURED_STEPS = 128
 """Longer rollouts (e.g. 1 env x 2048 steps) are few-env settings where launches do not dominate: they stay eager."""
 
 
-class CapturedRollout:
-    """``act`` and ``store`` of each rollout step; eager in the first rollout, CUDA-graph replays afterwards."""
+class CapturedRollout(Rollout):
+    """:class:`Rollout`'s steps; eager in the first rollout, CUDA-graph replays afterwards."""
 
     def __init__(self, alg, statistics: RolloutStatistics, obs: TensorDict, num_steps: int) -> None:
         """Allocate the graphs' static inputs: the observation, reward, done and time-out buffers.
@@ -39,8 +40,7 @@ class CapturedRollout:
             obs: An observation from the environment, the template of the static observation buffer.
             num_steps: Steps per rollout; beyond ``MAX_CAPTURED_STEPS`` every rollout runs eagerly.
         """
-        self.alg = alg
-        self.statistics = statistics
+        super().__init__(alg, statistics)
         self.enabled = num_steps <= MAX_CAPTURED_STEPS
         self.obs = obs.clone()
         self.next_obs = obs.clone()

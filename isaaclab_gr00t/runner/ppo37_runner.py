@@ -1,7 +1,8 @@
 """PPO37Runner: rsl_rl's on-policy runner without per-step host syncs, with crash-safe checkpoints.
 
 Drop-in for :class:`rsl_rl.runners.OnPolicyRunner` (same constructor, ``learn``, ``save``, ``load``,
-export and logging API, same log folder layout and TensorBoard scalars). Differences, and why:
+export and logging API, same log folder layout). ``learn`` runs each rollout through a rollout object
+(:mod:`~isaaclab_gr00t.runner.rollout`). Differences, and why:
 
 - With PPO37 updating from CUDA graphs (``update_mode`` "auto"/"graph" on CUDA), the learner's share of each
   rollout step is replayed from CUDA graphs too (:mod:`~isaaclab_gr00t.runner.captured_rollout`).
@@ -9,6 +10,8 @@ export and logging API, same log folder layout and TensorBoard scalars). Differe
   :class:`~isaaclab_gr00t.runner.rollout_statistics.RolloutStatistics` and reach the host once per
   iteration (see that module). The check runs before the update, so non-finite environment data never
   reaches the weights, and it also catches inf (stock only checks NaN).
+- Metrics the algorithm names in its ``metric_tags`` (PPO37's ``Policy/approx_kl``, ``Loss/value``, ...) are
+  logged under those tags instead of rsl_rl's ``Loss/<key>``.
 - Checkpoints are written atomically and validated before anything is loaded (see
   :mod:`~isaaclab_gr00t.runner.checkpoint`).
 - ``model_<N>.pt`` holds the state after ``N`` completed iterations and ``iter = N``, so a resumed run
@@ -31,16 +34,24 @@ from rsl_rl.utils import resolve_callable
 from rsl_rl.utils.logger import Logger
 
 from .captured_rollout import CapturedRollout
+from .rollout import Rollout
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, save_atomically, validate_checkpoint
 from .rollout_statistics import IterationSummary, RolloutStatistics
 
 
 class IterationLogger(Logger):
-    """rsl_rl's logger fed once per iteration with device-aggregated statistics.
+    """rsl_rl's logger fed once per iteration with device-aggregated statistics, filing the metrics by name.
 
     Console summary, TensorBoard/W&B/Neptune scalars, code-state upload and rank handling are rsl_rl's;
-    only the per-step bookkeeping (which syncs the host) is replaced by :meth:`record_iteration`.
+    only the per-step bookkeeping (which syncs the host) is replaced by :meth:`record_iteration`. Metrics the
+    algorithm names in ``metric_tags`` (PPO37's ``Policy/approx_kl``, ``Loss/value``, ...) are written under
+    those tags, and printed so, instead of rsl_rl's ``Loss/<key>`` and "Mean <key> loss".
     """
+
+    def __init__(self, *args, metric_tags: dict[str, str | None] | None = None, **kwargs) -> None:
+        """rsl_rl's logger; ``metric_tags`` maps an ``update()`` key to its tag (None: rsl_rl logs it already)."""
+        super().__init__(*args, **kwargs)
+        self.metric_tags = metric_tags or {}
 
     def record_iteration(self, summary: IterationSummary) -> None:
         """Make ``log()`` report this iteration's finished episodes and env extras."""
@@ -57,6 +68,14 @@ class IterationLogger(Logger):
                 self.irewbuffer.append(summary.mean_intrinsic_return)
         if summary.extras:
             self.ep_extras.append(dict(summary.extras))
+
+    def log(self, *args, loss_dict: dict, **kwargs) -> None:
+        """rsl_rl's ``log``; tagged metrics go with the extras, which rsl_rl writes and prints under their own key."""
+        tagged = {self.metric_tags[key]: value for key, value in loss_dict.items() if self.metric_tags.get(key)}
+        if tagged:
+            self.ep_extras.append(tagged)
+        untagged = {key: value for key, value in loss_dict.items() if key not in self.metric_tags}
+        super().log(*args, loss_dict=untagged, **kwargs)
 
 
 class PPO37Runner(OnPolicyRunner):
@@ -81,10 +100,11 @@ class PPO37Runner(OnPolicyRunner):
             gpu_world_size=self.gpu_world_size,
             gpu_global_rank=self.gpu_global_rank,
             device=self.device,
+            metric_tags=getattr(self.alg, "metric_tags", None),
         )
         self.statistics = RolloutStatistics(self.env.num_envs, obs, self.device)
         # PPO37 running its update as a CUDA graph (CUDA, feed-forward, one process) gets a captured rollout too
-        captured = getattr(self.alg, "update_mode", None) == "graph"
+        captured = getattr(getattr(self.alg, "mode", None), "replays_graphs", False)
         self.rollout = (
             CapturedRollout(self.alg, self.statistics, obs.to(self.device), self.cfg["num_steps_per_env"])
             if captured else None
@@ -105,28 +125,19 @@ class PPO37Runner(OnPolicyRunner):
         check_env = self.cfg.get("check_for_nan", True)
         check_loss = self.cfg.get("check_loss_finite", True)
         uses_rnd = bool(self.cfg["algorithm"].get("rnd_cfg"))
+        rollout = self.rollout if self.rollout is not None else Rollout(self.alg, self.statistics, uses_rnd)
 
         start_it = self.current_learning_iteration
         total_it = start_it + num_learning_iterations
         for it in range(start_it, total_it):
             start = time.time()
             with torch.inference_mode():
-                if self.rollout is not None:
-                    obs = self.rollout.start(obs)
+                obs = rollout.start(obs)
                 for step in range(self.cfg["num_steps_per_env"]):
-                    actions = self.rollout.act(step) if self.rollout is not None else self.alg.act(obs)
-                    obs, rewards, dones, extras = self.env.step(actions.to(self.env.device))
+                    obs, rewards, dones, extras = self.env.step(rollout.act(step).to(self.env.device))
                     obs, rewards, dones = obs.to(self.device), rewards.to(self.device), dones.to(self.device)
-                    if self.rollout is not None:
-                        obs = self.rollout.store(step, obs, rewards, dones, extras)
-                        continue
-                    self.alg.process_env_step(obs, rewards, dones, extras)
-                    intrinsic_rewards = self.alg.intrinsic_rewards if uses_rnd else None
-                    self.statistics.record(obs, rewards, dones, extras, intrinsic_rewards)
-                if self.rollout is not None:
-                    self.rollout.finish()
-                else:
-                    self.alg.compute_returns(obs)
+                    obs = rollout.store(step, obs, rewards, dones, extras)
+                rollout.finish()
                 # the rollout's only host sync; every rank gets the same totals, so all raise together
                 summary = self.statistics.read(distributed=self.is_distributed)
             if check_env and summary.nonfinite:

@@ -3,7 +3,7 @@
 import torch
 
 from isaaclab_gr00t.envs import VecEnvWrapper
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
 
 def test_wrapper_passes_attributes_observations_steps_and_episode_lengths_through():

@@ -10,6 +10,7 @@ import torch
 
 from isaaclab_gr00t.gym import GymVecEnv
 from isaaclab_gr00t.gym.cli import train
+from isaaclab_gr00t.testing.seeds import runs_until_decided
 
 
 class SignBandit(gym.Env):
@@ -44,9 +45,14 @@ def test_adapter_exposes_multidiscrete_heads():
 
 
 def test_ppo37_learns_a_multidiscrete_bandit():
-    torch.set_num_threads(1)
-    result = train("IsaacLabGr00tSignBandit-v0", 8192, seed=0, algo="ppo37", eval_episodes=0,
-                   algorithm_overrides={"learning_rate": 3e-3})
-    first = statistics.fmean(e[2] for e in result.episodes[:200])
-    last = statistics.fmean(e[2] for e in result.episodes[-200:])
-    assert first < 1.2 and last > 1.8, (first, last)
+    def first_and_last(seed: int) -> tuple[float, float]:
+        torch.set_num_threads(1)
+        result = train("IsaacLabGr00tSignBandit-v0", 8192, seed=seed, algo="ppo37", eval_episodes=0,
+                       algorithm_overrides={"learning_rate": 3e-3})
+        return (statistics.fmean(e[2] for e in result.episodes[:200]),
+                statistics.fmean(e[2] for e in result.episodes[-200:]))
+
+    # judged over seeds: one seeded run would pass or fail on its seed
+    runs = runs_until_decided(first_and_last, lambda scores: scores[0] < 1.2 and scores[1] > 1.8, seeds=(0, 1, 2),
+                              needed=2)
+    assert sum(ok for _, _, ok in runs) >= 2, runs

@@ -21,7 +21,7 @@ def run(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
                      distribution_cfg={"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"})
     critic = MLPModel(obs, groups, "critic", 1, hidden_dims=[8], activation="tanh")
     storage = RolloutStorage("rl", num_envs, num_steps, obs, [2])
-    alg = PPO37(actor, critic, storage, num_mini_batches=2, num_learning_epochs=2, lr_anneal_iterations=5)
+    alg = PPO37(actor, critic, storage, {"num_mini_batches": 2, "num_learning_epochs": 2, "lr_anneal_iterations": 5})
     alg.broadcast_parameters()
     initial = [p.detach().clone() for p in alg._params]
     with torch.inference_mode():

@@ -10,7 +10,7 @@ from rsl_rl.runners import OnPolicyRunner
 
 from isaaclab.utils import to_dict
 from isaaclab_gr00t.ppo import PPO37, PPO37AlgorithmCfg
-from isaaclab_gr00t.ppo.presets import PPO37ClassicControlCfg, PPO37GpuCfg, PPO37MujocoCfg
+from isaaclab_gr00t.registration import project_agent_cfg, project_agent_presets
 
 
 def test_nonfinite_loss_skips_step_and_leaves_weights_unchanged(kit):
@@ -44,7 +44,7 @@ def test_consecutive_nonfinite_steps_raise(kit, update_mode, run):
     kit.rollout(alg, env)
     before = kit.params(alg)
     alg.storage.advantages.fill_(float("inf"))
-    alg.normalize_advantage = False
+    alg.cfg.normalize_advantage = False
     with pytest.raises(RuntimeError, match=f"{run} consecutive optimizer steps"):
         alg.update()
     for a, b in zip(before, kit.params(alg)):
@@ -78,7 +78,10 @@ def test_bad_config_fails_at_construction_naming_the_field(kit, overrides, field
 
 
 def test_every_isaaclab_cfg_field_is_accepted(kit):
-    for preset in (PPO37AlgorithmCfg(), PPO37MujocoCfg(), PPO37ClassicControlCfg(), PPO37GpuCfg()):
+    presets = [project_agent_cfg(name).algorithm for name in project_agent_presets()]  # agents/*.yaml
+    presets = [preset for preset in presets if isinstance(preset, PPO37AlgorithmCfg)]
+    assert len(presets) >= 4
+    for preset in (PPO37AlgorithmCfg(), *presets):
         algorithm = to_dict(preset)
         algorithm.pop("class_name")
         algorithm.update(num_mini_batches=4)  # the toy rollout has 32 samples

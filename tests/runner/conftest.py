@@ -9,7 +9,7 @@ import os
 import pytest
 from rsl_rl.utils import resolve_callable
 
-from isaaclab_gr00t.runner.synthetic_env import point_mass_train_cfg
+from isaaclab_gr00t.testing.point_mass import point_mass_train_cfg
 
 
 def _algorithm_cfg(cfg_class_name: str | None = None, **hyperparameters) -> dict:

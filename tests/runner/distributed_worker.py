@@ -11,7 +11,7 @@ import torch
 from tensordict import TensorDict
 
 from isaaclab_gr00t.runner import PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
 
 def parameters(runner: PPO37Runner) -> dict[str, torch.Tensor]:

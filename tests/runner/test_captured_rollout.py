@@ -10,7 +10,7 @@ import torch
 
 from isaaclab_gr00t.runner import PPO37Runner
 from isaaclab_gr00t.runner.captured_rollout import MAX_CAPTURED_STEPS, CapturedRollout
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg
 
 
 def trained(with_captured_rollout: bool, iterations: int = 3) -> PPO37Runner:

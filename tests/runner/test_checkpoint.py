@@ -10,7 +10,7 @@ from isaaclab_rl.entrypoints.common import resolve_checkpoint_selector, write_ru
 from isaaclab_tasks.utils import get_checkpoint_path
 
 from isaaclab_gr00t.runner import CheckpointError, PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
 
 def make_runner(cfg, log_dir=None, hidden_dims=(32, 32)) -> PPO37Runner:

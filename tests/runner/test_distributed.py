@@ -23,7 +23,7 @@ import torch
 from tensordict import TensorDict
 
 from isaaclab_gr00t.runner import PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
 WORKER = os.path.join(os.path.dirname(__file__), "distributed_worker.py")
 NUM_ENVS = 8

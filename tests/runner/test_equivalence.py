@@ -5,7 +5,7 @@ import torch
 from rsl_rl.runners import OnPolicyRunner
 
 from isaaclab_gr00t.runner import PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
 
 RND_CFG = {"weight": 0.5, "num_outputs": 4, "predictor_hidden_dims": [16], "target_hidden_dims": [16]}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from isaaclab_gr00t.runner import PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
 
 def test_nan_observation_stops_before_the_update_and_the_save(train_cfg, tmp_path):

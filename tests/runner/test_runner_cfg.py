@@ -5,7 +5,7 @@ from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPp
 from rsl_rl.utils import resolve_callable
 
 from isaaclab_gr00t.runner import PPO37Runner, PPO37RunnerCfg
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
 
 def test_cfg_builds_the_runner_like_the_runner_hook():

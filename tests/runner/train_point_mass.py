@@ -11,7 +11,7 @@ import torch
 from isaaclab_rl.entrypoints.common import resolve_checkpoint_selector, write_run_manifest
 
 from isaaclab_gr00t.runner import PPO37Runner
-from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv, point_mass_train_cfg
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg
 
 TASK = "PointMass-Synthetic"
 

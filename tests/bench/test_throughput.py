@@ -31,7 +31,7 @@ def test_benchmark_writes_table_and_plot(tmp_path):
 
 
 def test_each_learner_counts_the_episodes_that_ended_in_its_timed_iterations(monkeypatch):
-    from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+    from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
     dones_seen, measure, step = {}, throughput.measure_learner, PointMassVecEnv.step
 
@@ -60,7 +60,7 @@ def test_each_learner_counts_the_episodes_that_ended_in_its_timed_iterations(mon
 def test_the_time_inside_env_step_is_split_from_the_learners_collect_time(monkeypatch):
     import time
 
-    from isaaclab_gr00t.runner.synthetic_env import PointMassVecEnv
+    from isaaclab_gr00t.testing.point_mass import PointMassVecEnv
 
     step = PointMassVecEnv.step
 

@@ -86,29 +86,24 @@ class PointMassVecEnv(VecEnv):
         return self.get_observations(), rewards, done.long(), extras
 
 
+POINT_MASS_UPDATE = {"num_learning_epochs": 2, "num_mini_batches": 2}
+"""What the point-mass task changes in the stock preset: a shorter update for its small rollouts."""
+
+
 def point_mass_train_cfg(algorithm: dict | None = None, **runner_overrides) -> dict:
     """A small rsl_rl training config (dict form, as ``to_dict(agent_cfg)``) for :class:`PointMassVecEnv`.
 
     Args:
-        algorithm: Algorithm section; defaults to stock rsl_rl PPO with Isaac Lab's usual hyperparameters.
+        algorithm: Algorithm section; defaults to the stock PPO preset (``agents/stock_ppo.yaml``, Isaac Lab's usual
+            hyperparameters) with :data:`POINT_MASS_UPDATE`.
         runner_overrides: Top-level runner entries to replace (``num_steps_per_env``, ``save_interval``, ...).
     """
     if algorithm is None:
-        algorithm = {
-            "class_name": "PPO",
-            "num_learning_epochs": 2,
-            "num_mini_batches": 2,
-            "learning_rate": 1e-3,
-            "schedule": "adaptive",
-            "gamma": 0.99,
-            "lam": 0.95,
-            "entropy_coef": 0.005,
-            "desired_kl": 0.01,
-            "max_grad_norm": 1.0,
-            "value_loss_coef": 1.0,
-            "use_clipped_value_loss": True,
-            "clip_param": 0.2,
-        }
+        from isaaclab.utils import to_dict
+
+        from isaaclab_gr00t.registration import project_agent_cfg
+
+        algorithm = to_dict(project_agent_cfg("stock_ppo").algorithm) | POINT_MASS_UPDATE
     cfg = {
         "seed": 0,
         "max_iterations": 50,

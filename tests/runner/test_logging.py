@@ -1,0 +1,40 @@
+"""PPO37Runner files PPO37's metrics under their own TensorBoard tags; stock PPO's keep rsl_rl's ``Loss/<key>``."""
+
+from __future__ import annotations
+
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from isaaclab_gr00t.ppo.ppo37 import METRIC_TAGS
+from isaaclab_gr00t.runner import PPO37Runner
+from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg
+
+
+def logged(tmp_path, capsys, algorithm: dict | None) -> tuple[set[str], str]:
+    torch.manual_seed(0)
+    runner = PPO37Runner(PointMassVecEnv(16, seed=0), point_mass_train_cfg(algorithm, save_interval=100),
+                         log_dir=str(tmp_path), device="cpu")
+    capsys.readouterr()
+    runner.learn(2)
+    console = capsys.readouterr().out
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    return set(events.Tags()["scalars"]), console
+
+
+def test_ppo37_metrics_are_filed_under_their_tags(tmp_path, capsys):
+    tags, console = logged(tmp_path, capsys, {"class_name": "isaaclab_gr00t.ppo:PPO37", "num_mini_batches": 4})
+    for tag in ("Policy/approx_kl", "Policy/clip_fraction", "Policy/entropy", "Loss/value", "Loss/surrogate",
+                "Value/explained_variance", "Optimizer/grad_norm", "Loss/learning_rate", "Train/mean_reward"):
+        assert tag in tags, tag
+    renamed = {key for key, tag in METRIC_TAGS.items() if tag}  # learning_rate keeps rsl_rl's Loss/learning_rate
+    assert not [tag for tag in tags if tag.startswith("Loss/") and tag.removeprefix("Loss/") in renamed]
+    assert console.count("Policy/approx_kl:") == 2 and "Mean approx_kl loss" not in console
+    assert "Loss/value:" in console and "Mean value_loss loss" not in console
+
+
+def test_stock_ppo_metrics_keep_rsl_rl_names(tmp_path, capsys):
+    tags, console = logged(tmp_path, capsys, None)
+    assert {"Loss/value", "Loss/surrogate", "Loss/entropy"} <= tags
+    assert not any(tag.startswith("Policy/approx") for tag in tags)
+    assert console.count("Mean value loss:") == 2
