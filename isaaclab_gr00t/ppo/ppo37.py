@@ -32,6 +32,7 @@ from .lr_schedule import SCHEDULES
 from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
 from .model_preparation import optimizer_param_groups, prepare_models
 from .reward_scaling import DiscountedReturnScaler
+from .rollout_extras import RolloutExtras
 from .sampling import gaussian_draw, no_draw, reset_recurrent_state, sampling
 from .update_modes import nonfinite_error, resolve_update_mode
 from .validation import validate_cfg
@@ -104,6 +105,8 @@ class PPO37:
         self.storage = storage
         self.transition = RolloutStorage.Transition()
         self.is_recurrent = bool(getattr(actor, "is_recurrent", False) or getattr(critic, "is_recurrent", False))
+        # what the actor asks to keep per transition (e.g. a flow policy's denoising chain), replayed in the update
+        self.rollout_extras = RolloutExtras(storage.num_transitions_per_env, storage.num_envs)
         validate_cfg(cfg, storage, self.is_recurrent, actor, critic)
 
         self.is_multi_gpu = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
@@ -209,6 +212,7 @@ class PPO37:
         self.transition.actions_log_prob = self.actor.get_output_log_prob(actions).detach()
         self.transition.distribution_params = tuple(p.detach() for p in self.actor.output_distribution_params)
         self.transition.observations = obs
+        self.rollout_extras.record(self.storage.step, self.actor)
         return actions
 
     def process_env_step(self, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
@@ -329,6 +333,7 @@ class PPO37:
         for micro in minibatch.chunk(cfg.num_micro_batches):
             # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
             batch = trajectory_batch(st, micro) if self.is_recurrent else flat_batch(st, flat, micro)
+            self.rollout_extras.replay(self.actor, micro)
             # [detail 36] recurrent models replay the hidden state stored at each trajectory start
             with sampling(self.actor, no_draw):
                 self.actor(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[0],

@@ -30,6 +30,10 @@ def validate_cfg(cfg, storage: RolloutStorage, is_recurrent: bool, actor: nn.Mod
             "PPO37 config field 'share_cnn_encoders' = True, but the actor and critic do not share their CNN"
             " encoders; build them with PPO37.construct_algorithm, which shares them."
         )
+    if is_recurrent and hasattr(actor, "rollout_extras"):
+        raise ValueError(
+            f"PPO37 keeps a model's rollout_extras for feed-forward models only; {type(actor).__name__} is recurrent."
+        )
     bounds = tuple(cfg.adaptive_lr_bounds)
     checks = [
         ("num_learning_epochs", cfg.num_learning_epochs, cfg.num_learning_epochs >= 1, ">= 1"),

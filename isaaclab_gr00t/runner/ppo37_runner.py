@@ -82,7 +82,17 @@ class PPO37Runner(OnPolicyRunner):
     """On-policy runner with one host sync per rollout, atomic checkpoints and CPU-capable multi-process runs."""
 
     def __init__(self, env: VecEnv, train_cfg: dict, log_dir: str | None = None, device: str = "cpu") -> None:
-        """Construct the algorithm, logger and device-side statistics, like ``OnPolicyRunner``."""
+        """Construct the algorithm, logger and device-side statistics, like ``OnPolicyRunner``.
+
+        An actor that executes ``execute_steps`` > 1 actions of its chunk per decision (the GR00T actor) trains on
+        the env wrapped in :class:`~isaaclab_gr00t.gr00t.ChunkedActionEnv` and plays through
+        :class:`~isaaclab_gr00t.gr00t.chunked_env.ChunkedInferencePolicy`.
+        """
+        self.execute_steps = int(train_cfg["actor"].get("execute_steps", 1))
+        if self.execute_steps > 1:
+            from isaaclab_gr00t.gr00t.chunked_env import ChunkedActionEnv
+
+            env = ChunkedActionEnv(env, self.execute_steps)
         self.env = env
         self.cfg = train_cfg
         self.device = device
@@ -223,6 +233,15 @@ class PPO37Runner(OnPolicyRunner):
         if self.alg.load(checkpoint, load_cfg, strict):
             self.current_learning_iteration = checkpoint["iter"]
         return checkpoint.get("infos")
+
+    def get_inference_policy(self, device: str | None = None):
+        """rsl_rl's inference policy; a chunked one gives one env action a call (``isaaclab play`` steps the env)."""
+        policy = super().get_inference_policy(device)
+        if self.execute_steps == 1:
+            return policy
+        from isaaclab_gr00t.gr00t.chunked_env import ChunkedInferencePolicy
+
+        return ChunkedInferencePolicy(policy, self.execute_steps)
 
     def export_policy_to_jit(self, path: str, filename: str = "policy.pt") -> None:
         """Export like rsl_rl; a policy that cannot be traced (a transformers backbone) is reported and skipped.
