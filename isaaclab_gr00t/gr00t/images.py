@@ -41,6 +41,11 @@ def camera_views(
     return (torch.cat(views, dim=1) - 0.5) / 0.5
 
 
+def count_views(images: list[torch.Tensor], channels_per_frame: int = 3) -> int:
+    """Views one sample of ``images`` gives (frames over all groups), from the shapes alone."""
+    return sum(_channel_first_frames(group[:1], channels_per_frame).shape[0] for group in images)
+
+
 def _channel_first_frames(group: torch.Tensor, channels_per_frame: int) -> torch.Tensor:
     """``(N * K, 3, H, W)`` RGB frames of one observation group."""
     if group.shape[-1] == channels_per_frame and group.shape[1] != channels_per_frame:

@@ -20,7 +20,7 @@ from . import sharing
 from .action_adapter import ActionAdapter
 from .build import GR00TBuild, build_gr00t
 from .flow_policy import Denoiser, FlowSDE, GaussianAroundFlow
-from .images import camera_views
+from .images import camera_views, count_views
 from .normalization import pad_to
 from .prompt import prompt_tokens
 
@@ -97,7 +97,7 @@ class GR00TActor(MLPModel):
         self.state_map, self.action_map = built.state_map, built.action_map
         self.register_buffer("embodiment_id", torch.tensor(built.embodiment.slot_id), persistent=False)
         config = self.gr00t.config
-        views = _count_views(obs, self.image_groups, channels_per_frame)
+        views = count_views([obs[group] for group in self.image_groups], channels_per_frame)
         input_ids, attention_mask = prompt_tokens(built.tokenizer, [instruction], views, config.tokens_per_view)
         self.register_buffer("input_ids", input_ids, persistent=False)
         self.register_buffer("attention_mask", attention_mask, persistent=False)
@@ -368,13 +368,6 @@ def split_obs_groups(obs: TensorDict, groups: list[str]) -> tuple[list[str], lis
         else:
             raise ValueError(f"GR00T models take rank-2 or rank-4 observations, group '{group}' has shape {tuple(obs[group].shape)}.")
     return image_groups, groups_1d, dim_1d
-
-
-def _count_views(obs: TensorDict, image_groups: list[str], channels_per_frame: int) -> int:
-    """Camera views one sample gives (frames over all image groups)."""
-    if not image_groups:
-        return 0
-    return camera_views([obs[g][:1] for g in image_groups], 2, 1.0, 0.0, channels_per_frame).shape[1]
 
 
 def _drop_frozen_keys(module: GR00TActor, state_dict: dict, prefix: str, local_metadata: dict) -> None:

@@ -8,7 +8,7 @@ import torch
 
 from isaaclab_gr00t.gr00t import ChunkedActionEnv
 from isaaclab_gr00t.gr00t.action_adapter import ActionAdapter
-from isaaclab_gr00t.gr00t.images import camera_views
+from isaaclab_gr00t.gr00t.images import camera_views, count_views
 from isaaclab_gr00t.gr00t.n15 import KeyStatistics
 from isaaclab_gr00t.gr00t.n15.embodiments import EmbodimentStatistics
 from isaaclab_gr00t.gr00t.n15 import N15Config
@@ -74,6 +74,9 @@ def test_camera_views_crop_resize_and_normalize():
     torch.testing.assert_close(channel_last, views[:, :1])
     with pytest.raises(ValueError, match="channels_per_frame"):
         camera_views([torch.zeros(1, 5, 8, 8)], image_size=4, pixel_scale=1.0, pixel_offset=0.0)
+    # views are counted from the shapes: two stacked frames, one channel-last frame, three grey frames
+    groups = [ramp, ramp[:, :3].permute(0, 2, 3, 1), torch.zeros(2, 3, 500, 500)]
+    assert count_views(groups[:2]) == 3 and count_views(groups[2:], channels_per_frame=1) == 3
 
 
 def _tokenizer(tmp_path):

@@ -14,7 +14,7 @@ from isaaclab_gr00t.bench import learner_step, learning_curves, throughput
 from isaaclab_gr00t.gym import GymVecEnv, cli
 from isaaclab_gr00t.ppo import PPO37AlgorithmCfg
 from isaaclab_gr00t.registration import find_spec_files, parse_task_spec, project_agent_cfg, project_agent_presets
-from isaaclab_gr00t.registration.register import _project_folder
+from isaaclab_gr00t.registration.register import _project_folder, default_device
 from isaaclab_gr00t.testing.point_mass import POINT_MASS_UPDATE, point_mass_train_cfg
 
 
@@ -49,10 +49,11 @@ def test_the_task_cli_gets_the_preset_and_the_tasks_overrides(task_id, entry_poi
     # what `isaaclab train --task <id> --agent <entry point>` hands the runner
     agent_cfg = load_cfg_from_registry(task_id, entry_point)
     received = to_dict(handle_deprecated_rsl_rl_cfg(agent_cfg, importlib.metadata.version("rsl-rl-lib")))
-    expected = preset_algorithm(choice.preset) | dict(choice.overrides.get("algorithm", {}))
+    preset = choice.presets[default_device().split(":")[0]]  # the preset of this machine's device kind
+    expected = preset_algorithm(preset) | dict(choice.overrides.get("algorithm", {}))
     assert received["algorithm"] == expected
     assert received["num_steps_per_env"] == choice.overrides.get(
-        "num_steps_per_env", project_agent_cfg(choice.preset).num_steps_per_env)
+        "num_steps_per_env", project_agent_cfg(preset).num_steps_per_env)
 
 
 @pytest.mark.parametrize("env_id, preset", [("InvertedPendulum-v5", "ppo37_mujoco"),
