@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tensordict import TensorDict
 
 from isaaclab_gr00t.models import ClippedObsNormalizer
 from isaaclab_gr00t.ppo.reward_scaling import DiscountedReturnScaler

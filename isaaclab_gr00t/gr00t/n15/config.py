@@ -10,14 +10,13 @@ what a file leaves out with the published value; :meth:`N15Config.preset` gives 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 import transformers
 
-from .errors import CheckpointNotFoundError, ConfigError
+from .errors import CheckpointNotFoundError, ConfigError, read_json_object
 
 PUBLISHED_IMAGE_TOKEN_ID = 151669
 """Id of ``<IMG_CONTEXT>`` in the Eagle 2.5 tokenizer: one such token stands for each vision token."""
@@ -223,14 +222,7 @@ def _read_json(path: str) -> dict[str, Any]:
     """Parse a JSON file into a dict."""
     if not os.path.isfile(path):
         raise CheckpointNotFoundError(f"{path}: file not found.")
-    try:
-        with open(path, encoding="utf-8") as file:
-            data = json.load(file)
-    except (OSError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{path}: not a readable JSON file ({err}).") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object at the top level.")
-    return data
+    return read_json_object(path, ConfigError, "a JSON object at the top level")
 
 
 def _with_eagle_sizes(config: N15Config, eagle: dict[str, Any], path: str) -> N15Config:

@@ -10,7 +10,6 @@ modalities, embodiment_tag}}``.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MetadataError, UnknownEmbodimentError
+from .errors import MetadataError, UnknownEmbodimentError, read_json_object
 
 PUBLISHED_SLOTS: dict[str, int] = {
     "new_embodiment": 31,
@@ -74,14 +73,7 @@ class Embodiment:
 
 def read_metadata(path: str) -> dict[str, Any]:
     """Parse ``metadata.json``; raise :class:`MetadataError` naming the file when it is not a JSON object."""
-    try:
-        with open(path, encoding="utf-8") as file:
-            data = json.load(file)
-    except (OSError, json.JSONDecodeError) as err:
-        raise MetadataError(f"{path}: not a readable JSON file ({err}).") from err
-    if not isinstance(data, dict):
-        raise MetadataError(f"{path}: expected a JSON object keyed by embodiment tag.")
-    return data
+    return read_json_object(path, MetadataError, "a JSON object keyed by embodiment tag")
 
 
 def resolve_embodiment(

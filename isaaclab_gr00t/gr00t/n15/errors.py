@@ -3,6 +3,9 @@ message names the file and, where there is one, the key."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 
 class CheckpointError(ValueError):
     """Base of every error raised while reading a GR00T N1.5 checkpoint folder."""
@@ -43,3 +46,15 @@ class UnknownEmbodimentError(CheckpointError):
 
 class MetadataError(CheckpointError):
     """``experiment_cfg/metadata.json`` is malformed."""
+
+
+def read_json_object(path: str, error: type[CheckpointError], expected: str) -> dict[str, Any]:
+    """Parse the JSON object in ``path``; raise ``error`` naming the file when it is unreadable or not ``expected``."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except (OSError, json.JSONDecodeError) as err:
+        raise error(f"{path}: not a readable JSON file ({err}).") from err
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected {expected}.")
+    return data
