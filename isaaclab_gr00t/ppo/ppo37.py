@@ -29,6 +29,7 @@ from tensordict import TensorDict
 
 from .device_update import match_state_layout_to_params
 from .lr_schedule import SCHEDULES
+from .metric_tags import METRIC_TAGS
 from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
 from .model_preparation import optimizer_param_groups, prepare_models
 from .reward_scaling import DiscountedReturnScaler
@@ -48,24 +49,6 @@ _OPTIMIZERS = {
 }
 _LOSS_METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
 _COUNTERS = ("optimizer_steps", "nonfinite_skips", "worst_nonfinite_run")
-
-METRIC_TAGS: dict[str, str | None] = {
-    "policy_loss": "Loss/surrogate",
-    "value_loss": "Loss/value",
-    "entropy": "Policy/entropy",
-    "approx_kl": "Policy/approx_kl",
-    "analytic_kl": "Policy/analytic_kl",
-    "clip_fraction": "Policy/clip_fraction",
-    "action_std": "Policy/action_std",
-    "explained_variance": "Value/explained_variance",
-    "grad_norm": "Optimizer/grad_norm",
-    "nonfinite_skips": "Optimizer/nonfinite_skips",
-    "num_optimizer_steps": "Optimizer/steps",
-    "num_epochs": "Optimizer/epochs",
-    "learning_rate": None,
-}
-"""The TensorBoard tag of each metric ``update()`` returns (PPO37Runner's logger files them so); None: rsl_rl's
-logger writes it already (``Loss/learning_rate``)."""
 
 
 class PPO37:
