@@ -78,7 +78,11 @@ video() {
     --checkpoint "$(ls "$run"model_*.pt | sort -V | tail -n 1)" > "$OUT/play.log" 2>&1 &
   local play=$!
   for _ in $(seq 300); do [ -f "$run/exported/policy.pt" ] && break; sleep 1; done
+  # play runs until stopped and may not stop on SIGINT (its one H200 run then hung here): stop it for sure
   kill -INT "$play" 2>/dev/null || true
+  sleep 10
+  pkill -KILL -P "$play" 2>/dev/null || true
+  kill -KILL "$play" 2>/dev/null || true
   wait "$play" || true
   "$PYTHON" -m isaaclab_gr00t.bench.franka_lift frames --policy "$run/exported/policy.pt" --device cuda:0 \
     --steps 200 --out "$OUT/franka_lift.gif"
