@@ -21,6 +21,8 @@ from __future__ import annotations
 import importlib.util
 import math
 import shutil
+import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -138,16 +140,32 @@ def franka_mjcf(source: Path | None = None) -> str:
 
 
 def write_franka_usd(path: Path) -> None:
-    """Convert the standardized Panda to one flattened, self-contained USD file at ``path``."""
-    try:
-        from mujoco_usd_converter import Converter
-    except ImportError as exc:
+    """Convert the standardized Panda to one flattened, self-contained USD file at ``path``.
+
+    The conversion runs in a fresh interpreter: ``mujoco-usd-converter`` registers its USD schemas when it is
+    imported, and a process that has used USD before (Isaac Lab, Newton, an earlier asset) has built its schema
+    registry already and would not find them.
+    """
+    if importlib.util.find_spec("mujoco_usd_converter") is None:
         raise FileNotFoundError(
             "Building the Franka asset needs 'mujoco-usd-converter' (pip install -e . installs it), or set "
             "ISAACLAB_GR00T_ASSET_DIR to a folder holding a built franka.usdc."
-        ) from exc
+        )
+    result = subprocess.run([sys.executable, "-m", __name__, str(path)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"Converting the Franka Panda to {path} failed:\n{result.stderr[-3000:]}")
+
+
+def _convert(path: Path) -> None:
+    """The conversion itself (see :func:`write_franka_usd`)."""
+    from mujoco_usd_converter import Converter
+
     with tempfile.TemporaryDirectory(prefix="isaaclab_gr00t_franka_") as work:
         mjcf = Path(work) / "panda.xml"
         mjcf.write_text(franka_mjcf())
         built = Converter(layer_structure=False, scene=False).convert(str(mjcf), str(Path(work) / "usd"))
         shutil.copyfile(built.path, path)
+
+
+if __name__ == "__main__":
+    _convert(Path(sys.argv[1]))
