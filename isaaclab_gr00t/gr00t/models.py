@@ -163,7 +163,7 @@ class GR00TActor(MLPModel):
         with torch.autocast("cuda", torch.bfloat16, enabled=self.autocast and obs.device.type == "cuda"):
             context, state_tokens, features = self.shared.encode(obs, None if replay is None else replay.get("features"))
             actions = self.policy.act(self._denoiser(context, state_tokens), stochastic_output)
-        self._rollout_extras = self._collect_extras(features) if stochastic_output and replay is None else None
+        self._rollout_extras = self._collect_extras(features, obs.batch_size[0]) if stochastic_output and replay is None else None
         return actions
 
     def train(self, mode: bool = True) -> GR00TActor:
@@ -235,7 +235,7 @@ class GR00TActor(MLPModel):
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.backbone_trains):
             return model.backbone(pixels, ids, mask)
 
-    def _collect_extras(self, features: torch.Tensor) -> TensorDict | None:
+    def _collect_extras(self, features: torch.Tensor, batch: int) -> TensorDict | None:
         """Stored features (frozen backbone, camera tasks) and the policy mode's chain, as one TensorDict."""
         parts = {}
         if not self.backbone_trains and self.image_groups:
@@ -243,7 +243,7 @@ class GR00TActor(MLPModel):
         policy_extras = getattr(self.policy, "rollout_extras", None)
         if policy_extras is not None:
             parts.update(policy_extras.items())
-        return TensorDict(parts, batch_size=[features.shape[0]]) if parts else None
+        return TensorDict(parts, batch_size=[batch]) if parts else None  # features are (1, ...) without cameras
 
     def _state(self, obs: TensorDict) -> torch.Tensor:
         """The actor's 1-D groups, concatenated (``(N, 0)`` without any)."""

@@ -93,3 +93,17 @@ def test_lora_backbone_is_not_stored_and_runs_in_the_update():
     with torch.no_grad():
         actor(obs, stochastic_output=True)
     assert actor.rollout_extras is None  # a trained backbone's features go stale: nothing to store
+
+
+def test_flow_sde_on_a_task_without_cameras_stores_the_chain_only():
+    obs = TensorDict({"state": torch.randn(4, 3)}, batch_size=[4])
+    actor = GR00TActor(obs, {"actor": ["state"]}, "actor", 2, policy="flow_sde")
+    with torch.no_grad():
+        actions = actor(obs, stochastic_output=True)
+        log_prob = actor.get_output_log_prob(actions)
+    extras = actor.rollout_extras
+    assert set(extras.keys()) == {"chain", "step"} and extras.batch_size == (4,)
+    actor.replay(extras)
+    with torch.no_grad():
+        actor(obs, stochastic_output=True)
+    torch.testing.assert_close(actor.get_output_log_prob(actions), log_prob, atol=1e-5, rtol=0)
