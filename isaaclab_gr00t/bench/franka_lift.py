@@ -137,8 +137,9 @@ def report(runs: dict[str, Path], out: Path) -> str:
     return table
 
 
-def frames(policy_path: Path, out: Path, steps: int, num_envs: int, device: str | None) -> None:
-    """Run an exported state policy in the camera task and save env 0's front camera as a GIF."""
+def frames(policy_path: Path, out: Path, steps: int, num_envs: int, device: str | None) -> int:
+    """Run an exported state policy in the camera task and save the front camera of the env that lifted the cube
+    highest as a GIF (three times enlarged); return that env's index."""
     import imageio.v2 as imageio
     import numpy as np
     import torch
@@ -146,17 +147,21 @@ def frames(policy_path: Path, out: Path, steps: int, num_envs: int, device: str 
     env = _make_env("GR00T-Franka-Lift-Camera", num_envs, device)
     unwrapped = env.unwrapped
     policy = torch.jit.load(str(policy_path), map_location=unwrapped.device).eval()
-    camera = unwrapped.scene["front_camera"]
+    camera, cube = unwrapped.scene["front_camera"], unwrapped.scene["object"]
     obs, _ = env.reset()
-    images = []
+    images, heights = [], []
     with torch.inference_mode():
         for _ in range(steps):
             actions = policy(torch.cat([obs[g].flatten(1) for g in STATE_GROUPS], dim=-1))
             obs, *_ = env.step(actions)
-            images.append(camera.data.output["rgb"].torch[0, ..., :3].cpu().numpy().astype(np.uint8))
+            images.append(camera.data.output["rgb"].torch[..., :3].cpu().numpy().astype(np.uint8))
+            heights.append(cube.data.root_pos_w[:, 2].cpu())
     env.close()
+    best = int(torch.stack(heights).amax(dim=0).argmax())
     out.parent.mkdir(parents=True, exist_ok=True)
-    imageio.mimsave(out, images, duration=1000 * unwrapped.step_dt, loop=0)
+    enlarged = [frame[best].repeat(3, axis=0).repeat(3, axis=1) for frame in images]
+    imageio.mimsave(out, enlarged, duration=1000 * unwrapped.step_dt, loop=0)
+    return best
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -201,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
             runs[name] = Path(folder)
         print(report(runs, args.out))
     else:
-        frames(args.policy, args.out, args.steps, args.num_envs, args.device)
+        best = frames(args.policy, args.out, args.steps, args.num_envs, args.device)
+        print(f"wrote {args.out}: env {best} of {args.num_envs}, the highest lift")
 
 
 if __name__ == "__main__":

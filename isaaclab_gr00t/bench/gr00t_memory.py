@@ -13,6 +13,9 @@ over ``--minibatches`` minibatches, each accumulated over ``--micro-batches`` ba
   frozen backbone's features), so it never runs the vision tower or the language model again;
 - ``plain``: the same model in float32 without autocast, the update re-running the whole model.
 
+``--gradient-checkpointing`` recomputes the trained blocks' activations in the optimized variant's backward pass.
+``--profile FILE`` writes the optimized variant's kernel table (one rollout forward, one update) to FILE.
+
 It prints a markdown table (peak memory from ``torch.cuda.max_memory_allocated``, samples/s, matrix TFLOP/s counted
 from the config by :mod:`isaaclab_gr00t.bench.gr00t_flops` and their fraction of ``--peak-tflops``) and the time of
 each part of one rollout forward of the first variant.
@@ -24,6 +27,7 @@ import argparse
 import gc
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import torch
 from tensordict import TensorDict
@@ -54,6 +58,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lora-rank", type=int, default=0, help="LoRA rank on the language model (0: none, RLinf's recipe).")
     parser.add_argument("--policy", choices=["gaussian", "flow_sde"], default="gaussian", help="PPO policy mode.")
     parser.add_argument("--variants", default="optimized,plain", help=f"Comma-separated, of {', '.join(VARIANTS)}.")
+    parser.add_argument("--gradient-checkpointing", action="store_true",
+                        help="Recompute the trained blocks' activations in the optimized variant's backward pass.")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="Write the optimized variant's top kernels (torch profiler) of one rollout and one update here.")
     parser.add_argument("--peak-tflops", type=float, default=989.0,
                         help="Dense bf16 matrix peak the FLOP rate is divided by (H100/H200 SXM datasheet: 989).")
     return parser.parse_args(argv)
@@ -78,10 +86,10 @@ def main(argv: list[str] | None = None) -> str:
         if device.type == "cuda":
             torch.cuda.empty_cache()
     header = (
-        "| variant | weights | device | batch | micro-batches | peak memory (GiB) | rollout samples/s | update samples/s"
-        " | rollout TFLOP/s (% of peak) | update TFLOP/s (% of peak) |"
+        "| variant | weights | device | batch | micro-batches | gradient checkpointing | peak memory (GiB)"
+        " | rollout samples/s | update samples/s | rollout TFLOP/s (% of peak) | update TFLOP/s (% of peak) |"
     )
-    table = "\n".join([header, "|" + "---|" * 10, *rows])
+    table = "\n".join([header, "|" + "---|" * 11, *rows])
     total = sum(ms for name, ms in parts.items() if name != PER_STEP)
     split = "\n".join(
         ["| part of one rollout forward | ms | share |", "|---|---:|---:|"]
@@ -108,7 +116,7 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
     with device:  # initialize the random weights directly on the device
         actor = GR00TActor(
             obs, OBS_GROUPS, "actor", args.action_dim, size=args.size, lora_rank=args.lora_rank, dtype=dtype,
-            policy=args.policy, pixel_offset=0.5,
+            policy=args.policy, pixel_offset=0.5, gradient_checkpointing=args.gradient_checkpointing and replay_features,
         )
         critic = GR00TCritic(obs, OBS_GROUPS, "critic", 1)
     groups = actor.optimizer_param_groups(3e-4) + critic.optimizer_param_groups(3e-4)
@@ -125,6 +133,8 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
     try:
         rollout_rate, update_rate = _measure(args, device, actor, critic, obs, optimizer, groups, replay_features)
         parts = _part_times(actor, critic, obs, device)
+        if args.profile is not None and replay_features:
+            _profile(args, device, actor, critic, obs, optimizer, groups)
         rates = (
             f"{rollout_rate:.1f} | {update_rate:.1f} | {_tflops(rollout_flops, rollout_rate, args)}"
             f" | {_tflops(update_flops, update_rate, args)}"
@@ -132,45 +142,79 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
     except torch.OutOfMemoryError:
         rates, parts = "out of memory | out of memory | - | -", {}
     peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}" if device.type == "cuda" else "n/a (CPU)"
-    row = f"| {variant} | {dtype} | {_device_name(device)} | {args.batch} | {args.micro_batches} | {peak} | {rates} |"
+    checkpointing = "yes" if args.gradient_checkpointing and replay_features else "no"
+    row = (f"| {variant} | {dtype} | {_device_name(device)} | {args.batch} | {args.micro_batches} | {checkpointing}"
+           f" | {peak} | {rates} |")
     return row, parts
 
 
 def _measure(args, device, actor, critic, obs, optimizer, groups, replay_features: bool) -> tuple[float, float]:
-    """Time the rollout forwards and the PPO update; return samples/s of each."""
+    """Time the rollout forwards and the PPO update (after an untimed warm-up of each); return samples/s of each."""
     with torch.inference_mode():
-        _rollout_step(actor, critic, obs)  # warm-up
+        _rollout_step(actor, critic, obs)
         _sync(device)
         start = time.perf_counter()
         for _ in range(args.rollout_steps):
-            actions, log_prob, values = _rollout_step(actor, critic, obs)
+            rollout = _rollout_step(actor, critic, obs)
         _sync(device)
         rollout_rate = args.batch * args.rollout_steps / (time.perf_counter() - start)
+    update_batch = _update_batch(actor, rollout, replay_features)
+    _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(args.epochs):
+        _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
+    _sync(device)
+    return rollout_rate, args.batch * args.epochs / (time.perf_counter() - start)
+
+
+def _update_batch(actor: GR00TActor, rollout: tuple[torch.Tensor, ...], replay_features: bool) -> tuple:
+    """What the update reads from a rollout forward: stored extras, actions, log-probs, returns, advantages."""
+    actions, log_prob, values = (t.clone() for t in rollout)  # out of inference mode
     extras = actor.rollout_extras
     if extras is not None and not replay_features:
         extras = extras.exclude("features")
-    extras = extras.clone() if extras is not None and len(extras.keys()) else None  # out of inference mode
-    actions, log_prob, values = actions.clone(), log_prob.clone(), values.clone()
+    extras = extras.clone() if extras is not None and len(extras.keys()) else None
     returns = values + torch.randn_like(values)
-    advantages = torch.randn(args.batch, device=device)
+    return extras, actions, log_prob, returns, torch.randn_like(log_prob)
 
-    start = time.perf_counter()
-    for _ in range(args.epochs):
-        for minibatch in torch.randperm(args.batch, device=device).chunk(args.minibatches):
-            optimizer.zero_grad(set_to_none=True)
-            for micro in minibatch.chunk(args.micro_batches):
-                micro_obs = obs[micro]
-                if extras is not None:
-                    actor.replay(extras[micro])
-                actor(micro_obs, stochastic_output=True)
-                ratio = torch.exp(actor.get_output_log_prob(actions[micro]) - log_prob[micro])
-                surrogate = torch.max(-advantages[micro] * ratio, -advantages[micro] * ratio.clamp(0.8, 1.2)).mean()
-                value_loss = (critic(micro_obs) - returns[micro]).pow(2).mean()
-                ((surrogate + value_loss) * (len(micro) / len(minibatch))).backward()
-            torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
-            optimizer.step()
-    _sync(device)
-    return rollout_rate, args.batch * args.epochs / (time.perf_counter() - start)
+
+def _profile(args, device, actor, critic, obs, optimizer, groups) -> None:
+    """Write the top kernels of one rollout forward and one update epoch to ``args.profile``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    sort_by = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    tables = []
+    with profile(activities=activities) as rollout_profile:
+        with torch.inference_mode():
+            rollout = _rollout_step(actor, critic, obs)
+        _sync(device)
+    tables.append(("one rollout forward", rollout_profile))
+    update_batch = _update_batch(actor, rollout, replay_features=True)
+    with profile(activities=activities) as update_profile:
+        _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
+        _sync(device)
+    tables.append(("one update epoch", update_profile))
+    text = "\n\n".join(f"## {title}\n{p.key_averages().table(sort_by=sort_by, row_limit=30)}" for title, p in tables)
+    args.profile.write_text(text)
+
+
+def _update_epoch(args, device, actor, critic, obs, optimizer, groups, extras, actions, log_prob, returns, advantages):
+    """One PPO epoch: clipped surrogate and value loss, accumulated over micro-batches, an AdamW step per minibatch."""
+    for minibatch in torch.randperm(args.batch, device=device).chunk(args.minibatches):
+        optimizer.zero_grad(set_to_none=True)
+        for micro in minibatch.chunk(args.micro_batches):
+            micro_obs = obs[micro]
+            if extras is not None:
+                actor.replay(extras[micro])
+            actor(micro_obs, stochastic_output=True)
+            ratio = torch.exp(actor.get_output_log_prob(actions[micro]) - log_prob[micro])
+            surrogate = torch.max(-advantages[micro] * ratio, -advantages[micro] * ratio.clamp(0.8, 1.2)).mean()
+            value_loss = (critic(micro_obs) - returns[micro]).pow(2).mean()
+            ((surrogate + value_loss) * (len(micro) / len(minibatch))).backward()
+        torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+        optimizer.step()
 
 
 def _rollout_step(actor: GR00TActor, critic: GR00TCritic, obs: TensorDict):
@@ -184,7 +228,7 @@ def _part_times(actor: GR00TActor, critic: GR00TCritic, obs: TensorDict, device:
     model = actor.gr00t
     eagle, head = model.backbone.eagle_model, model.action_head
     modules = {
-        "vision (tower + mlp1)": (eagle.vision_model, eagle.mlp1),
+        "vision (tower + mlp1)": (eagle.vision_model.vision_model, eagle.mlp1),
         "language model": (eagle.language_model.model,),
         "vl_self_attention": (head.vl_self_attention,),
         "DiT (all Euler steps)": (head.model,),

@@ -77,10 +77,7 @@ def build_gr00t(
         model.action_head.float().requires_grad_(True)  # float32 master weights for the trained part
     _add_lora(model, lora_rank, lora_alpha, lora_llm_targets, lora_vision_targets)
     if gradient_checkpointing:
-        # non-reentrant: the frozen embeddings give inputs without gradients, which reentrant checkpointing
-        # would cut off from the LoRA weights inside the layers
-        lm = model.backbone.eagle_model.language_model.model
-        lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        _enable_gradient_checkpointing(model)
     return GR00TBuild(model.eval(), tokenizer, resolved, state_map, action_map)
 
 
@@ -95,6 +92,18 @@ def _random_model(size: str, dtype: torch.dtype) -> tuple[GR00TN15, Any]:
         write_tokenizer(folder, TINY_SPECIAL_TOKENS)
         tokenizer = load_tokenizer(folder, None, config)
     return GR00TN15(config).to(dtype), tokenizer
+
+
+def _enable_gradient_checkpointing(model: GR00TN15) -> None:
+    """Recompute the trained blocks' activations in the backward pass: the action head's, and the language
+    model's when LoRA trains it."""
+    if any(p.requires_grad for p in model.action_head.parameters()):
+        model.action_head.enable_gradient_checkpointing()
+    lm = model.backbone.eagle_model.language_model.model
+    if any(p.requires_grad for p in lm.parameters()):
+        # non-reentrant: the frozen embeddings give inputs without gradients, which reentrant checkpointing
+        # would cut off from the LoRA weights inside the layers
+        lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
 
 def _add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str]) -> None:

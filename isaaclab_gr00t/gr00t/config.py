@@ -100,7 +100,9 @@ class GR00TActorCfg(RslRlMLPModelCfg):
     """Learning rate of the Gaussian's std relative to the algorithm's."""
 
     gradient_checkpointing: bool = False
-    """Recompute the language model's layer activations in backward (only matters with LoRA on it)."""
+    """Recompute the activations of the trained transformer blocks in the backward pass: the action head's DiT and
+    vl_self_attention blocks, and the language model's layers when LoRA trains them. About a third more update
+    compute for several times less activation memory, so larger micro-batches fit (docs/benchmarks.md)."""
 
     share_key: str = "default"
     """Key under which the actor shares its encoding with the critic of the same key."""

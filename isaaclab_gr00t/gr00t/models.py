@@ -98,9 +98,9 @@ class GR00TActor(MLPModel):
         self.register_buffer("embodiment_id", torch.tensor(built.embodiment.slot_id), persistent=False)
         config = self.gr00t.config
         views = count_views([obs[group] for group in self.image_groups], channels_per_frame)
-        input_ids, attention_mask = prompt_tokens(built.tokenizer, [instruction], views, config.tokens_per_view)
+        # one prompt for every env, so never padded: the LM runs without a mask, on the causal flash kernel
+        input_ids, _ = prompt_tokens(built.tokenizer, [instruction], views, config.tokens_per_view)
         self.register_buffer("input_ids", input_ids, persistent=False)
-        self.register_buffer("attention_mask", attention_mask, persistent=False)
         self.image_input = dict(pixel_scale=pixel_scale, pixel_offset=pixel_offset, channels_per_frame=channels_per_frame)
         self.lr_scales = {"action_head": action_head_lr_scale, "lora": lora_lr_scale, "std": std_lr_scale}
         # the checkpoint folder rebuilds the frozen weights, so PPO checkpoints leave them out
@@ -168,11 +168,11 @@ class GR00TActor(MLPModel):
 
     def train(self, mode: bool = True) -> GR00TActor:
         """Train mode for the distribution and normalizers; the N1.5 model always runs with dropout off (RLinf's
-        recipe). The backbone, which has no dropout, follows ``mode`` with gradient checkpointing, which
+        recipe). A trained backbone, which has no dropout, follows ``mode`` with gradient checkpointing, which
         transformers applies in train mode only."""
         super().train(mode)
         self.gr00t.eval()
-        if mode and self.gradient_checkpointing:
+        if mode and self.gradient_checkpointing and self.backbone_trains:
             self.gr00t.backbone.train()
         return self
 
@@ -231,9 +231,8 @@ class GR00TActor(MLPModel):
             pixels = self.input_ids.new_zeros((1, 0, 3, size, size), dtype=torch.float32)
         pixels = pixels.to(model.backbone.eagle_model.mlp1[0].weight.dtype)
         ids = self.input_ids.expand(pixels.shape[0], -1)
-        mask = self.attention_mask.expand(pixels.shape[0], -1)
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.backbone_trains):
-            return model.backbone(pixels, ids, mask)
+            return model.backbone(pixels, ids)
 
     def _collect_extras(self, features: torch.Tensor, batch: int) -> TensorDict | None:
         """Stored features (frozen backbone, camera tasks) and the policy mode's chain, as one TensorDict."""

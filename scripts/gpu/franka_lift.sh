@@ -9,7 +9,8 @@
 #            With two GPUs visible the two agents train at the same time, one per GPU (~5.5 min), else one
 #            after the other (~11 min: run it as its own command)
 #   camera   GR00T-Franka-Lift-Camera with the CNN agent (PPO37), 512 envs, at most $CAMERA_SECONDS (240) s  ~5 min
-#   video    exports the PPO37 policy of `learn` and records the camera task's front camera under it as
+#   video    exports the PPO37 policy of `learn` and records the camera task's front camera under it (16 envs, the
+#            one that lifts the cube highest) as
 #            OUT_DIR/franka_lift.gif                                                           ~3 min
 #   all      the four, in that order (more than one 10-minute command: run the steps separately there)
 #
@@ -85,7 +86,7 @@ video() {
   kill -KILL "$play" 2>/dev/null || true
   wait "$play" || true
   "$PYTHON" -m isaaclab_gr00t.bench.franka_lift frames --policy "$run/exported/policy.pt" --device cuda:0 \
-    --steps 200 --out "$OUT/franka_lift.gif"
+    --steps 200 --num_envs 16 --out "$OUT/franka_lift.gif"
 }
 
 case "$STEP" in

@@ -36,3 +36,15 @@ def test_tiny_cpu_benchmark_prints_table(capsys, policy):
 def test_benchmark_rejects_indivisible_batch():
     with pytest.raises(ValueError, match="--batch"):
         gr00t_memory.main(["--size", "tiny", "--device", "cpu", "--batch", "10", "--micro-batches", "4"])
+
+
+def test_benchmark_checkpoints_and_profiles_the_optimized_variant(tmp_path):
+    profile = tmp_path / "kernels.txt"
+    table = gr00t_memory.main(
+        ["--size", "tiny", "--device", "cpu", "--batch", "4", "--micro-batches", "2", "--rollout-steps", "1",
+         "--image-size", "32", "--action-dim", "2", "--gradient-checkpointing", "--profile", str(profile)]
+    )  # fmt: skip
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:4]}
+    assert "| yes |" in rows["optimized"] and "| no |" in rows["plain"]
+    text = profile.read_text()
+    assert "## one rollout forward" in text and "## one update epoch" in text and "aten::linear" in text

@@ -159,3 +159,25 @@ def test_gradient_checkpointing_gives_the_same_lora_gradients():
     assert grads[0] and all(g.abs().sum() > 0 for g in grads[0].values())
     for name, grad in grads[0].items():
         torch.testing.assert_close(grads[1][name], grad, atol=1e-6, rtol=1e-5)
+
+
+def test_gradient_checkpointing_gives_the_same_action_head_gradients():
+    obs = _obs()
+    grads = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        actor = GR00TActor(obs, GROUPS, "actor", 6, gradient_checkpointing=checkpointing, pixel_offset=0.5)
+        actor.train()
+        head = actor.gr00t.action_head
+        runs = {"dit": 0, "vlsa": 0}
+        for name, block in (("dit", head.model.transformer_blocks[0]), ("vlsa", head.vl_self_attention.transformer_blocks[0])):
+            block.register_forward_pre_hook(lambda *_, name=name: runs.__setitem__(name, runs[name] + 1))
+        actor(obs).square().sum().backward()
+        steps = actor.gr00t.config.action_head.num_inference_timesteps
+        # checkpointing runs each block again in backward: once more per Euler step for the DiT's
+        assert runs == ({"dit": 2 * steps, "vlsa": 2} if checkpointing else {"dit": steps, "vlsa": 1})
+        assert not actor.gr00t.backbone.training  # a frozen backbone stays in eval mode
+        grads.append({n: p.grad for n, p in actor.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 100
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-6, rtol=1e-5)

@@ -46,6 +46,12 @@ class FlowMatchingActionHead(nn.Module):
             self.vl_self_attention = nn.Identity()
         self.position_embedding = nn.Embedding(cfg.max_seq_len, width) if cfg.add_pos_embed else None
 
+    def enable_gradient_checkpointing(self) -> None:
+        """Recompute the DiT's and ``vl_self_attention``'s block activations in the backward pass."""
+        self.model.gradient_checkpointing = True
+        if isinstance(self.vl_self_attention, VLSelfAttention):
+            self.vl_self_attention.gradient_checkpointing = True
+
     def encode_context(self, features: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, T, backbone_embedding_dim)`` -> the context the DiT reads, same shape."""
         return self.vl_self_attention(self.vlln(features))

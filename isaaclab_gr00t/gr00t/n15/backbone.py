@@ -90,7 +90,7 @@ class EagleBackbone(nn.Module):
         self.eagle_model = _EagleModel(config)
 
     def forward(
-        self, pixel_values: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+        self, pixel_values: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Features of every token after the last kept LM layer and the final RMSNorm.
 
@@ -98,7 +98,7 @@ class EagleBackbone(nn.Module):
             pixel_values: ``(B, V, 3, H, W)`` views normalized to [-1, 1] (``(x - 0.5) / 0.5``).
             input_ids: ``(B, T)`` chat-templated prompt holding ``V * tokens_per_view`` ``<IMG_CONTEXT>`` ids per
                 sample; view ``v``'s tokens fill the ``v``-th run of them.
-            attention_mask: ``(B, T)``, 0 at padding.
+            attention_mask: ``(B, T)``, 0 at padding; None when no prompt is padded (causal attention only).
 
         Returns:
             ``(B, T, text_hidden)`` in the weights' dtype.

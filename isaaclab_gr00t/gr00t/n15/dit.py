@@ -20,6 +20,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 from .config import DiTConfig, VLSelfAttentionConfig
 
@@ -34,6 +35,22 @@ def timestep_sinusoid(timesteps: torch.Tensor, dim: int = 256, max_period: float
     exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=timesteps.device) / (half - 1)
     angles = timesteps.float()[:, None] * exponent.exp()[None, :]
     return torch.cat([angles.cos(), angles.sin()], dim=-1)
+
+
+def run_blocks(
+    blocks: nn.ModuleList, x: torch.Tensor, recompute: bool, block_args: list[tuple] | None = None
+) -> torch.Tensor:
+    """Apply ``blocks`` in order: ``x = block(x, *block_args[i])``.
+
+    ``recompute`` (gradient checkpointing, Chen et al., "Training Deep Nets with Sublinear Memory Cost", 2016)
+    keeps only each block's input for the backward pass and runs the block again there, so activation memory grows
+    with the number of blocks, not with their inner widths. Non-reentrant, so inputs without gradients (the stored
+    backbone features) still pass gradients to the weights inside; it applies only while gradients are recorded.
+    """
+    recompute = recompute and torch.is_grad_enabled()
+    for block, args in zip(blocks, block_args or [()] * len(blocks)):
+        x = checkpoint(block, x, *args, use_reentrant=False) if recompute else block(x, *args)
+    return x
 
 
 class Attention(nn.Module):
@@ -162,6 +179,8 @@ class DiT(nn.Module):
         self.norm_out = nn.LayerNorm(dim, eps=1e-6, elementwise_affine=False)
         self.proj_out_1 = nn.Linear(dim, 2 * dim)
         self.proj_out_2 = nn.Linear(dim, cfg.output_dim)
+        self.gradient_checkpointing = False
+        """Recompute each block's activations in the backward pass (:func:`run_blocks`)."""
 
     def context_kv(self, context: torch.Tensor) -> list[KeyValue | None]:
         """Per block: the keys/values of ``context`` ``(B, S, cross_attention_dim)`` for a cross-attention block,
@@ -172,8 +191,8 @@ class DiT(nn.Module):
         """``tokens`` ``(B, T, width)``, ``timesteps`` ``(B,)`` integer buckets, ``context_kv`` from
         :meth:`context_kv` -> ``(B, T, output_dim)``."""
         temb = self.timestep_encoder(timesteps)
-        for block, kv in zip(self.transformer_blocks, context_kv):
-            tokens = block(tokens, temb, kv)
+        tokens = run_blocks(self.transformer_blocks, tokens, self.gradient_checkpointing,
+                            [(temb, kv) for kv in context_kv])
         shift, scale = self.proj_out_1(F.silu(temb)).chunk(2, dim=-1)
         return self.proj_out_2(self.norm_out(tokens) * (1 + scale[:, None]) + shift[:, None])
 
@@ -203,8 +222,8 @@ class VLSelfAttention(nn.Module):
         self.transformer_blocks = nn.ModuleList(
             VLSelfAttentionBlock(dim, cfg.num_heads, cfg.head_dim, cfg.dropout) for _ in range(cfg.num_layers)
         )
+        self.gradient_checkpointing = False
+        """Recompute each block's activations in the backward pass (:func:`run_blocks`)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.transformer_blocks:
-            x = block(x)
-        return x
+        return run_blocks(self.transformer_blocks, x, self.gradient_checkpointing)
