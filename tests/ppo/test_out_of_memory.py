@@ -49,9 +49,8 @@ def test_update_out_of_memory_suggests_only_what_applies(kit, monkeypatch):
 def test_rollout_out_of_memory_names_the_env_batch(kit, monkeypatch):
     alg, env = kit.build()
     monkeypatch.setattr(alg.critic, "forward", _run_out_of_memory)
-    with pytest.raises(torch.OutOfMemoryError, match=r"rollout ran out of GPU memory at a batch of 4 envs"
-                                                     r" \(env\.scene\.num_envs\)\. To fit, set fewer"
-                                                     r" env\.scene\.num_envs \(now 4\)\.") as raised:
-        with torch.inference_mode():
-            alg.act(env.get_observations())
+    expected = r"rollout ran out of GPU memory at a batch of 4 envs \(env\.scene\.num_envs\)\. To fit, set fewer"
+    with pytest.raises(torch.OutOfMemoryError, match=expected + r" env\.scene\.num_envs \(now 4\)\.") as raised, \
+            torch.inference_mode():
+        alg.act(env.get_observations())
     assert isinstance(raised.value.__cause__, torch.OutOfMemoryError)
