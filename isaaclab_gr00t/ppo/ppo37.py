@@ -32,11 +32,12 @@ from .lr_schedule import SCHEDULES
 from .metric_tags import METRIC_TAGS
 from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, trajectory_batch
 from .model_preparation import optimizer_param_groups, prepare_models
+from .out_of_memory import rollout_out_of_memory, update_out_of_memory
 from .reward_scaling import DiscountedReturnScaler
 from .rollout_extras import RolloutExtras
 from .sampling import gaussian_draw, no_draw, reset_recurrent_state, sampling
 from .update_modes import nonfinite_error, resolve_update_mode
-from .validation import validate_cfg
+from .validation import micro_batch_count, validate_cfg
 
 if TYPE_CHECKING:
     from .ppo37_cfg import PPO37AlgorithmCfg
@@ -91,6 +92,8 @@ class PPO37:
         # what the actor asks to keep per transition (e.g. a flow policy's denoising chain), replayed in the update
         self.rollout_extras = RolloutExtras(storage.num_transitions_per_env, storage.num_envs)
         validate_cfg(cfg, storage, self.is_recurrent, actor, critic)
+        self.num_micro_batches = micro_batch_count(cfg, storage, self.is_recurrent)
+        """Backward passes per minibatch (gradient accumulation): from micro_batch_size or num_micro_batches."""
 
         self.is_multi_gpu = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
         self.gpu_world_size = dist.get_world_size() if self.is_multi_gpu else 1
@@ -186,11 +189,13 @@ class PPO37:
         self.transition.hidden_states = (self.actor.get_hidden_state(), self.critic.get_hidden_state())
         # [detail 23] Gaussian (or categorical) policy: the model's distribution samples the action
         gaussian = isinstance(getattr(self.actor, "distribution", None), GaussianDistribution)
-        with sampling(self.actor, gaussian_draw if gaussian else None):
-            actions = self.actor(obs, stochastic_output=True).detach()
+        with rollout_out_of_memory(self.storage.num_envs):
+            with sampling(self.actor, gaussian_draw if gaussian else None):
+                actions = self.actor(obs, stochastic_output=True).detach()
+            values = self.critic(obs).detach()
         # [detail 27] the UNclipped sample is stored and its log-prob used; the env wrapper clips what it applies
         self.transition.actions = actions
-        self.transition.values = self.critic(obs).detach()
+        self.transition.values = values
         # [detail 25] independent action dimensions: the distribution sums per-dimension log-probs
         self.transition.actions_log_prob = self.actor.get_output_log_prob(actions).detach()
         self.transition.distribution_params = tuple(p.detach() for p in self.actor.output_distribution_params)
@@ -247,24 +252,27 @@ class PPO37:
         self._sums_buffer.zero_()
         if not cfg.normalize_advantage_per_mini_batch:
             self._rollout_adv_stats.copy_(torch.stack(self._advantage_stats(st.advantages)))
-        minibatch_step = self.mode.minibatch_runner(self._minibatch_step, num_units // cfg.num_mini_batches,
-                                                    self.device)
+        minibatch_size = num_units // cfg.num_mini_batches
+        minibatch_step = self.mode.minibatch_runner(self._minibatch_step, minibatch_size, self.device)
+        per_pass = minibatch_size // self.num_micro_batches
+        unit = "env trajectories" if self.is_recurrent else "samples"
 
         epochs_done = 0
         minibatches = shuffled_index_chunks(num_units, cfg.num_mini_batches, self.shuffle_generator)
-        for epoch in range(cfg.num_learning_epochs):
-            # [detail 6] a fresh shuffle of the minibatches every epoch (stock rsl_rl shuffles once per update)
-            if epoch > 0 and cfg.reshuffle_every_epoch:
-                minibatches = shuffled_index_chunks(num_units, cfg.num_mini_batches, self.shuffle_generator)
-            epoch_start = (self._sums["approx_kl"].clone(), self._sums["optimizer_steps"].clone())
-            for minibatch in minibatches:
-                minibatch_step(minibatch)
-            epochs_done += 1
-            # Optional early stop of the update once the policy moved too far (target_kl): one sync an epoch
-            if cfg.target_kl is not None:
-                epoch_steps = (self._sums["optimizer_steps"] - epoch_start[1]).clamp_min(1.0)
-                if float((self._sums["approx_kl"] - epoch_start[0]) / epoch_steps) > cfg.target_kl:
-                    break
+        with update_out_of_memory(minibatch_size, per_pass, unit, self._raw_actor, st.num_envs):
+            for epoch in range(cfg.num_learning_epochs):
+                # [detail 6] a fresh shuffle of the minibatches every epoch (stock rsl_rl shuffles once per update)
+                if epoch > 0 and cfg.reshuffle_every_epoch:
+                    minibatches = shuffled_index_chunks(num_units, cfg.num_mini_batches, self.shuffle_generator)
+                epoch_start = (self._sums["approx_kl"].clone(), self._sums["optimizer_steps"].clone())
+                for minibatch in minibatches:
+                    minibatch_step(minibatch)
+                epochs_done += 1
+                # Optional early stop of the update once the policy moved too far (target_kl): one sync an epoch
+                if cfg.target_kl is not None:
+                    epoch_steps = (self._sums["optimizer_steps"] - epoch_start[1]).clamp_min(1.0)
+                    if float((self._sums["approx_kl"] - epoch_start[0]) / epoch_steps) > cfg.target_kl:
+                        break
 
         values, returns = st.values.flatten(), st.returns.flatten()
         # NaN when the returns are constant (nothing to explain), as in the reference code
@@ -313,7 +321,7 @@ class PPO37:
         self.optimizer.zero_grad(set_to_none=True)
         micro_metrics = []
         # Gradient accumulation: equal chunks, each loss weighted 1/num_micro_batches, sum = minibatch grad
-        for micro in minibatch.chunk(cfg.num_micro_batches):
+        for micro in minibatch.chunk(self.num_micro_batches):
             # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
             batch = trajectory_batch(st, micro) if self.is_recurrent else flat_batch(st, flat, micro)
             self.rollout_extras.replay(self.actor, micro)
@@ -354,7 +362,7 @@ class PPO37:
             # [detail 10] total loss with entropy bonus
             entropy = entropy.mean()
             loss = policy_loss - cfg.entropy_coef * entropy + cfg.value_loss_coef * value_loss
-            (loss / cfg.num_micro_batches).backward()
+            (loss / self.num_micro_batches).backward()
             micro_metrics.append(torch.stack([policy_loss, value_loss, entropy, approx_kl, clip_fraction,
                                               *analytic_kl]).detach())
         self._action_std.copy_(self.actor.output_std.detach().mean())

@@ -71,16 +71,44 @@ def validate_cfg(cfg, storage: RolloutStorage, is_recurrent: bool, actor: nn.Mod
         if not ok:
             raise ValueError(f"PPO37 config field '{name}' = {value!r} is invalid: must be {requirement}.")
 
-    num_envs, num_steps = storage.num_envs, storage.num_transitions_per_env
-    # Recurrent minibatches are whole env trajectories, feed-forward minibatches are samples.
-    units, unit_name = (num_envs, "num_envs") if is_recurrent else (num_envs * num_steps,
-                                                                      "num_envs * num_steps_per_env")
+    units, unit_name = rollout_units(storage, is_recurrent)
     if units % cfg.num_mini_batches:
         raise ValueError(
             f"PPO37 config field 'num_mini_batches' = {cfg.num_mini_batches} must divide {unit_name} = {units}."
         )
-    if (units // cfg.num_mini_batches) % cfg.num_micro_batches:
+
+
+def rollout_units(storage: RolloutStorage, is_recurrent: bool) -> tuple[int, str]:
+    """How many units the update shuffles into minibatches, and what they are called.
+
+    Recurrent minibatches are whole env trajectories, feed-forward minibatches are samples.
+    """
+    if is_recurrent:
+        return storage.num_envs, "num_envs"
+    return storage.num_envs * storage.num_transitions_per_env, "num_envs * num_steps_per_env"
+
+
+def micro_batch_count(cfg, storage: RolloutStorage, is_recurrent: bool) -> int:
+    """How many equal micro-batches (backward passes) each minibatch is split into; ``cfg`` passed :func:`validate_cfg`.
+
+    ``num_micro_batches``, or the minibatch size over ``micro_batch_size`` when that is set. Raises ``ValueError``
+    naming the field that does not fit the minibatch size.
+    """
+    units, unit_name = rollout_units(storage, is_recurrent)
+    minibatch = units // cfg.num_mini_batches
+    minibatch_size = f"the minibatch size {minibatch} ({unit_name} / num_mini_batches)"
+    size = cfg.micro_batch_size
+    if size is None:
+        if minibatch % cfg.num_micro_batches:
+            raise ValueError(
+                f"PPO37 config field 'num_micro_batches' = {cfg.num_micro_batches} must divide {minibatch_size}."
+            )
+        return cfg.num_micro_batches
+    if cfg.num_micro_batches != 1:
         raise ValueError(
-            f"PPO37 config field 'num_micro_batches' = {cfg.num_micro_batches} must divide the minibatch size"
-            f" {units // cfg.num_mini_batches} ({unit_name} / num_mini_batches)."
+            f"PPO37 config field 'micro_batch_size' = {size} replaces 'num_micro_batches', which must then stay 1"
+            f" (it is {cfg.num_micro_batches}); {minibatch_size}."
         )
+    if size < 1 or minibatch % size:
+        raise ValueError(f"PPO37 config field 'micro_batch_size' = {size} must be >= 1 and divide {minibatch_size}.")
+    return minibatch // size

@@ -10,6 +10,7 @@ export and logging API, same log folder layout). ``learn`` runs each rollout thr
   :class:`~isaaclab_gr00t.runner.rollout_statistics.RolloutStatistics` and reach the host once per
   iteration (see that module). The check runs before the update, so non-finite environment data never
   reaches the weights, and it also catches inf (stock only checks NaN).
+- On CUDA, each iteration's peak GPU memory is logged as ``Perf/peak_memory_gib`` (console and TensorBoard).
 - Metrics the algorithm names in its ``metric_tags`` (PPO37's ``Policy/approx_kl``, ``Loss/value``, ...) are
   logged under those tags instead of rsl_rl's ``Loss/<key>``.
 - Checkpoints are written atomically and validated before anything is loaded (see
@@ -34,9 +35,16 @@ from rsl_rl.utils import resolve_callable
 from rsl_rl.utils.logger import Logger
 
 from .captured_rollout import CapturedRollout
-from .rollout import Rollout
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, save_atomically, validate_checkpoint
+from .rollout import Rollout
 from .rollout_statistics import IterationSummary, RolloutStatistics
+
+
+def peak_memory(device: str) -> dict[str, float]:
+    """``Perf/peak_memory_gib``: the most GPU memory PyTorch held since the last peak reset; nothing on the CPU."""
+    if torch.device(device).type != "cuda":
+        return {}
+    return {"Perf/peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30}
 
 
 class IterationLogger(Logger):
@@ -53,8 +61,8 @@ class IterationLogger(Logger):
         super().__init__(*args, **kwargs)
         self.metric_tags = metric_tags or {}
 
-    def record_iteration(self, summary: IterationSummary) -> None:
-        """Make ``log()`` report this iteration's finished episodes and env extras."""
+    def record_iteration(self, summary: IterationSummary, scalars: dict[str, float] | None = None) -> None:
+        """Make ``log()`` report this iteration's finished episodes and env extras, and ``scalars`` under their tags."""
         uses_rnd = bool(self.cfg["algorithm"].get("rnd_cfg"))
         buffers = [self.rewbuffer, self.lenbuffer] + ([self.erewbuffer, self.irewbuffer] if uses_rnd else [])
         for buffer in buffers:
@@ -68,6 +76,8 @@ class IterationLogger(Logger):
                 self.irewbuffer.append(summary.mean_intrinsic_return)
         if summary.extras:
             self.ep_extras.append(dict(summary.extras))
+        if scalars:
+            self.ep_extras.append(dict(scalars))
 
     def log(self, *args, loss_dict: dict, **kwargs) -> None:
         """rsl_rl's ``log``; tagged metrics go with the extras, which rsl_rl writes and prints under their own key."""
@@ -136,10 +146,13 @@ class PPO37Runner(OnPolicyRunner):
         check_loss = self.cfg.get("check_loss_finite", True)
         uses_rnd = bool(self.cfg["algorithm"].get("rnd_cfg"))
         rollout = self.rollout if self.rollout is not None else Rollout(self.alg, self.statistics, uses_rnd)
+        on_cuda = torch.device(self.device).type == "cuda"
 
         start_it = self.current_learning_iteration
         total_it = start_it + num_learning_iterations
         for it in range(start_it, total_it):
+            if on_cuda:  # Perf/peak_memory_gib is the iteration's peak
+                torch.cuda.reset_peak_memory_stats(self.device)
             start = time.time()
             with torch.inference_mode():
                 obs = rollout.start(obs)
@@ -168,7 +181,7 @@ class PPO37Runner(OnPolicyRunner):
                 )
             self.current_learning_iteration = it + 1
 
-            self.logger.record_iteration(summary)
+            self.logger.record_iteration(summary, peak_memory(self.device))
             self.logger.log(
                 it=it,
                 start_it=start_it,

@@ -275,19 +275,40 @@ def test_adaptive_schedule_lowers_lr_when_kl_is_large(kit):
     assert alg.update()["learning_rate"] < 1e-3
 
 
-def test_gradient_accumulation_equals_one_big_batch(kit):
+def test_gradient_accumulation_equals_one_big_batch(kit, monkeypatch):
+    """num_micro_batches=4 and micro_batch_size=4 (of minibatches of 16) both give the one-big-batch update."""
+    seen = _record_minibatches(monkeypatch)
     # SGD: Adam's sign-like first steps would amplify float rounding of near-zero gradients
-    results = []
-    for micro in (1, 4):
-        alg, env = kit.build(seed=3, num_learning_epochs=2, num_mini_batches=2, num_micro_batches=micro,
-                             optimizer="sgd", learning_rate=0.1)
+    results, chunk_sizes = [], []
+    for micro in ({}, {"num_micro_batches": 4}, {"micro_batch_size": 4}):
+        alg, env = kit.build(seed=3, num_learning_epochs=2, num_mini_batches=2, optimizer="sgd", learning_rate=0.1,
+                             **micro)
         torch.manual_seed(7)
         kit.rollout(alg, env)
         torch.manual_seed(8)
+        seen.clear()
         alg.update()
         results.append(kit.params(alg))
-    for a, b in zip(*results):
+        chunk_sizes.append({len(index) for index in seen})
+    assert chunk_sizes == [{16}, {4}, {4}]  # 4 envs x 8 steps / 2 minibatches; accumulated over chunks of 4
+    for a, b in zip(results[0], results[1]):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    for a, b in zip(results[1], results[2]):  # the same chunks: the same numbers
+        assert torch.equal(a, b)
+
+
+def test_micro_batch_size_counts_env_trajectories_of_recurrent_models(kit):
+    rnn = {"class_name": "RNNModel", "hidden_dims": [16], "activation": "tanh", "rnn_type": "lstm",
+           "rnn_hidden_dim": 8, "rnn_num_layers": 1}
+    gaussian = {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"}
+    alg, env = kit.build(actor={**rnn, "distribution_cfg": gaussian}, critic=dict(rnn), num_mini_batches=1,
+                         micro_batch_size=2)
+    assert alg.num_micro_batches == 2  # minibatches of 4 env trajectories, 2 a backward pass
+    kit.rollout(alg, env)
+    assert math.isfinite(alg.update()["policy_loss"])
+    with pytest.raises(ValueError, match=r"'micro_batch_size' = 3 .* minibatch size 4 \(num_envs / num_mini_batches"):
+        kit.build(actor={**rnn, "distribution_cfg": gaussian}, critic=dict(rnn), num_mini_batches=1,
+                  micro_batch_size=3)
 
 
 def test_metrics_are_finite_floats(kit):

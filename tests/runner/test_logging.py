@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import isaaclab_gr00t.runner.ppo37_runner as runner_module
 from isaaclab_gr00t.ppo.ppo37 import METRIC_TAGS
 from isaaclab_gr00t.runner import PPO37Runner
 from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg
@@ -38,3 +39,20 @@ def test_stock_ppo_metrics_keep_rsl_rl_names(tmp_path, capsys):
     assert {"Loss/value", "Loss/surrogate", "Loss/entropy"} <= tags
     assert not any(tag.startswith("Policy/approx") for tag in tags)
     assert console.count("Mean value loss:") == 2
+
+
+def test_peak_memory_is_logged_only_on_cuda(tmp_path, capsys, monkeypatch):
+    ppo37 = {"class_name": "isaaclab_gr00t.ppo:PPO37", "num_mini_batches": 4}
+    tags, console = logged(tmp_path / "cpu", capsys, ppo37)
+    assert "Perf/peak_memory_gib" not in tags and "Perf/peak_memory_gib" not in console
+    assert runner_module.peak_memory("cpu") == {}
+
+    # the CUDA reading (torch.cuda.max_memory_allocated) cannot run here; what it returns reaches both outputs
+    readings = iter([1.5, 2.5])
+    monkeypatch.setattr(runner_module, "peak_memory", lambda device: {"Perf/peak_memory_gib": next(readings)})
+    tags, console = logged(tmp_path / "cuda", capsys, ppo37)
+    assert "Perf/peak_memory_gib" in tags
+    assert "Perf/peak_memory_gib: 1.5000" in console and "Perf/peak_memory_gib: 2.5000" in console
+    events = EventAccumulator(str(tmp_path / "cuda"))
+    events.Reload()
+    assert [event.value for event in events.Scalars("Perf/peak_memory_gib")] == [1.5, 2.5]
