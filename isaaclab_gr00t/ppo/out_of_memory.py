@@ -27,8 +27,7 @@ def explain_out_of_memory(stage: str, batch: str, remedies: Sequence[str]) -> It
 def update_out_of_memory(minibatch: int, per_pass: int, unit: str, actor: nn.Module,
                          num_envs: int) -> AbstractContextManager[None]:
     """:func:`explain_out_of_memory` for the update's backward passes of ``per_pass`` ``unit`` each."""
-    # the largest micro-batch of at most half the current one that divides the minibatch (micro_batch_size must)
-    smaller = next((size for size in range(per_pass // 2, 0, -1) if minibatch % size == 0), None)
+    smaller = per_pass // 2
     remedies = [f"agent.algorithm.micro_batch_size={smaller}"] if smaller else []
     if getattr(actor, "gradient_checkpointing", True) is False:  # an actor that offers it (GR00T) with it off
         remedies.append("agent.actor.gradient_checkpointing=true")

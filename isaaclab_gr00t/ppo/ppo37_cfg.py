@@ -102,10 +102,10 @@ class PPO37AlgorithmCfg(RslRlPpoAlgorithmCfg):
     """Gradient accumulation: split each minibatch into this many equal chunks; losses are scaled so the gradient
     equals that of the whole minibatch."""
     micro_batch_size: int | None = None
-    """Samples (feed-forward) or env trajectories (recurrent) per backward pass. When set, each minibatch is split into
-    chunks of this size (gradient accumulation, as ``num_micro_batches``), so the update's activation memory does not
-    grow with ``num_envs``. It must divide the minibatch size; it replaces ``num_micro_batches``, which must then stay
-    1. None: ``num_micro_batches`` decides."""
+    """At most this many samples (feed-forward) or env trajectories (recurrent) per backward pass. When set, each
+    minibatch is split into the fewest equal chunks of at most this size (gradient accumulation, as
+    ``num_micro_batches``), so the update's activation memory does not grow with ``num_envs``. It replaces
+    ``num_micro_batches``, which must then stay 1. None: ``num_micro_batches`` decides."""
     max_consecutive_nonfinite_updates: int = 3
     """A non-finite loss or gradient skips the optimizer step; this many skipped steps in a row raise RuntimeError."""
     grad_reduce_bucket_mb: float = 25.0

@@ -91,8 +91,8 @@ def rollout_units(storage: RolloutStorage, is_recurrent: bool) -> tuple[int, str
 def micro_batch_count(cfg, storage: RolloutStorage, is_recurrent: bool) -> int:
     """How many equal micro-batches (backward passes) each minibatch is split into; ``cfg`` passed :func:`validate_cfg`.
 
-    ``num_micro_batches``, or the minibatch size over ``micro_batch_size`` when that is set. Raises ``ValueError``
-    naming the field that does not fit the minibatch size.
+    ``num_micro_batches``, or, when ``micro_batch_size`` is set, the fewest equal chunks of at most that many
+    samples. Raises ``ValueError`` naming the field that does not fit the minibatch size.
     """
     units, unit_name = rollout_units(storage, is_recurrent)
     minibatch = units // cfg.num_mini_batches
@@ -109,6 +109,10 @@ def micro_batch_count(cfg, storage: RolloutStorage, is_recurrent: bool) -> int:
             f"PPO37 config field 'micro_batch_size' = {size} replaces 'num_micro_batches', which must then stay 1"
             f" (it is {cfg.num_micro_batches}); {minibatch_size}."
         )
-    if size < 1 or minibatch % size:
-        raise ValueError(f"PPO37 config field 'micro_batch_size' = {size} must be >= 1 and divide {minibatch_size}.")
-    return minibatch // size
+    if size < 1:
+        raise ValueError(f"PPO37 config field 'micro_batch_size' = {size} must be >= 1.")
+    # the fewest equal chunks of at most `size`: equal chunks keep every sample's weight in the gradient equal
+    count = -(-minibatch // size)
+    while minibatch % count:
+        count += 1
+    return count

@@ -37,12 +37,12 @@ def test_update_out_of_memory_suggests_only_what_applies(kit, monkeypatch):
         alg.update()
     assert "micro_batch_size" not in str(raised.value)
 
-    # micro_batch_size must divide the minibatch: 4 (half of 9) would not, so the suggestion is 3
+    # half of 9 samples a pass: at most 4, which micro_batch_size splits into equal chunks (3 of 3)
     alg, env = kit.build(env=kit.ToyVecEnv(num_envs=3), num_steps=3, num_mini_batches=1, micro_batch_size=9)
     kit.rollout(alg, env)
     monkeypatch.setattr(alg.actor, "forward", _run_out_of_memory)
     with pytest.raises(torch.OutOfMemoryError,
-                       match=r"at 9 samples .* \(minibatch 9\)\. To fit, set agent\.algorithm\.micro_batch_size=3,"):
+                       match=r"at 9 samples .* \(minibatch 9\)\. To fit, set agent\.algorithm\.micro_batch_size=4,"):
         alg.update()
 
 
