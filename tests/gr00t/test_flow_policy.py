@@ -34,7 +34,8 @@ def test_flow_sde_step_noise_follows_the_published_schedule():
     with torch.no_grad():
         context, state_tokens, _ = actor.shared.encode(obs)
         denoiser = actor._denoiser(context, state_tokens)
-        x = torch.randn(5, 4, 6)
+        head = actor.gr00t.config.action_head
+        x = torch.randn(5, head.action_horizon, head.action_dim)
         sigmas = []
         for k in range(4):
             _, std = actor.policy._step_gaussian(denoiser, x, torch.full((5,), k))
@@ -56,7 +57,9 @@ def test_replayed_extras_reproduce_log_probs_without_the_backbone(policy):
     assert runs[0] == 1
     assert extras["features"].shape[:2] == (5, actor.input_ids.shape[1])
     if policy == "flow_sde":
-        assert extras["chain"].shape == (5, 5, 4, 6) and extras["step"].unique().numel() == 1
+        head = actor.gr00t.config.action_head
+        assert extras["chain"].shape == (5, 5, head.action_horizon, head.action_dim)
+        assert extras["step"].unique().numel() == 1
         # the chain ends at the executed action (identity statistics for new_embodiment)
         torch.testing.assert_close(actions, extras["chain"][:, -1, :1, :2].flatten(1))
     order = torch.tensor([4, 2, 0, 1, 3])  # a shuffled minibatch, as the update draws it

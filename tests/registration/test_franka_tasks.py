@@ -79,7 +79,9 @@ def test_camera_task_adds_two_warp_cameras_image_groups_and_the_instruction():
                               "critic": ["policy", "proprio", "perception"]}
     assert type(cnn.actor).__name__ == "RslRlCNNModelCfg"
     gr00t = load_cfg_from_registry("GR00T-Franka-Lift-Camera", "rsl_rl_gr00t_cfg_entry_point")
-    assert gr00t.actor.instruction == INSTRUCTION and gr00t.obs_groups == cnn.obs_groups
+    assert gr00t.actor.instruction == INSTRUCTION
+    # N1.5's state token takes at most 64 values: the GR00T actor reads the views and the instruction only
+    assert gr00t.obs_groups == {"actor": ["front_rgb", "wrist_rgb"], "critic": cnn.obs_groups["critic"]}
 
 
 def test_lift_configs_have_annotations_hydra_can_resolve():

@@ -81,6 +81,17 @@ def test_camera_task_trains_and_plays_with_the_cnn_agent_offline(offline_cli):
     assert offline_cli.network_attempts() == []
 
 
+def test_camera_task_trains_with_the_gr00t_agent_offline(offline_cli):
+    """The GR00T agent (tiny N1.5 on the CPU) on both views and the task's instruction, through the stock CLI."""
+    offline_cli.run(
+        "train", "--rl_library", "rsl_rl", "--task", "GR00T-Franka-Lift-Camera", "--agent",
+        "rsl_rl_gr00t_cfg_entry_point", "env.scene.num_envs=2", "agent.max_iterations=1", "agent.num_steps_per_env=4",
+        "agent.save_interval=1",
+    )
+    assert [p.name for p in checkpoints(offline_cli, "gr00t_franka_lift_camera_gr00t")] == ["model_1.pt"]
+    assert offline_cli.network_attempts() == []
+
+
 def test_list_envs_shows_both_franka_tasks(offline_cli):
     out = offline_cli.run("list_envs", "--keyword", "GR00T-Franka").stdout
     assert "GR00T-Franka-Lift-Camera" in out and "GR00T-Franka-Lift " in out.replace("|", " ")

@@ -109,9 +109,8 @@ def write_tokenizer(folder: str, special_tokens: dict[str, int]) -> None:
 
 
 def tiny_metadata(config: N15Config) -> dict:
-    """``metadata.json`` content with ``new_embodiment`` and ``gr1`` entries sized for ``config``."""
-    head = config.action_head
-
+    """``metadata.json`` content with ``new_embodiment`` and ``gr1`` entries: a robot of 5 arm joints and a gripper
+    (state and action), at ``config``'s image size."""
     def stats(dims: int, offset: float) -> dict:
         low = [offset - 1.0 - 0.1 * i for i in range(dims)]
         high = [offset + 1.0 + 0.1 * i for i in range(dims)]
@@ -119,7 +118,7 @@ def tiny_metadata(config: N15Config) -> dict:
                 "q01": [v + 0.05 for v in low], "q99": [v - 0.05 for v in high]}
 
     def entry(tag: str, offset: float) -> dict:
-        arm, gripper = head.action_dim - 1, 1
+        arm, gripper = 5, 1
         return {
             "statistics": {
                 "state": {"arm": stats(arm, offset), "gripper": stats(gripper, offset)},
