@@ -2,7 +2,7 @@
 
 Example (on an H200)::
 
-    python -m isaaclab_gr00t.bench.gr00t_memory --size full --batch 256 --micro-batches 8
+    python -m isaaclab_gr00t.bench.gr00t_memory --size full --batch 256 --micro-batches 2 --gradient-checkpointing
 
 Random weights, a synthetic camera batch shaped like a camera task's (``--views`` RGB views at ``--image-size``,
 the chat-templated instruction, a state vector); nothing is downloaded. Each variant builds the actor and critic,
