@@ -90,7 +90,7 @@ def test_camera_task_trains_and_plays_with_the_gr00t_agent(offline_cli):
     offline_cli.run(
         "train", "--rl_library", "rsl_rl", "--task", "GR00T-Cartpole-Camera-Direct",
         "--agent", "rsl_rl_gr00t_cfg_entry_point", "env.scene.num_envs=4", "agent.max_iterations=1",
-        "agent.num_steps_per_env=4", "agent.algorithm.num_mini_batches=2", "agent.algorithm.num_micro_batches=2",
+        "agent.num_steps_per_env=4", "agent.algorithm.num_mini_batches=2", "agent.algorithm.micro_batch_size=4",
     )
     saved = checkpoints(offline_cli, "gr00t_cartpole_camera_direct_gr00t")
     assert saved
