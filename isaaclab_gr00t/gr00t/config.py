@@ -101,8 +101,8 @@ class GR00TActorCfg(RslRlMLPModelCfg):
 
     gradient_checkpointing: bool = False
     """Recompute the activations of the trained transformer blocks in the backward pass: the action head's DiT and
-    vl_self_attention blocks, and the language model's layers when LoRA trains them. About a third more update
-    compute for several times less activation memory, so larger micro-batches fit (docs/benchmarks.md)."""
+    vl_self_attention blocks, and the language model's layers when LoRA trains them. More update compute for less
+    activation memory, so larger micro-batches fit (docs/benchmarks.md)."""
 
     share_key: str = "default"
     """Key under which the actor shares its encoding with the critic of the same key."""

@@ -111,6 +111,7 @@ def write_tokenizer(folder: str, special_tokens: dict[str, int]) -> None:
 def tiny_metadata(config: N15Config) -> dict:
     """``metadata.json`` content with ``new_embodiment`` and ``gr1`` entries: a robot of 5 arm joints and a gripper
     (state and action), at ``config``'s image size."""
+
     def stats(dims: int, offset: float) -> dict:
         low = [offset - 1.0 - 0.1 * i for i in range(dims)]
         high = [offset + 1.0 + 0.1 * i for i in range(dims)]
