@@ -10,7 +10,8 @@ export and logging API, same log folder layout). ``learn`` runs each rollout thr
   :class:`~isaaclab_gr00t.runner.rollout_statistics.RolloutStatistics` and reach the host once per
   iteration (see that module). The check runs before the update, so non-finite environment data never
   reaches the weights, and it also catches inf (stock only checks NaN).
-- On CUDA, each iteration's peak GPU memory is logged as ``Perf/peak_memory_gib`` (console and TensorBoard).
+- On CUDA, the peak GPU memory of each iteration's rollout and update is logged as
+  ``Perf/peak_memory_rollout_gib`` and ``Perf/peak_memory_update_gib`` (console and TensorBoard).
 - Metrics the algorithm names in its ``metric_tags`` (PPO37's ``Policy/approx_kl``, ``Loss/value``, ...) are
   logged under those tags instead of rsl_rl's ``Loss/<key>``.
 - Checkpoints are written atomically and validated before anything is loaded (see
@@ -40,11 +41,14 @@ from .rollout import Rollout
 from .rollout_statistics import IterationSummary, RolloutStatistics
 
 
-def peak_memory(device: str) -> dict[str, float]:
-    """``Perf/peak_memory_gib``: the most GPU memory PyTorch held since the last peak reset; nothing on the CPU."""
+def peak_memory(device: str, phase: str) -> dict[str, float]:
+    """``Perf/peak_memory_<phase>_gib``: the most GPU memory PyTorch held since the last peak reset, which it then
+    resets for the next phase; nothing on the CPU."""
     if torch.device(device).type != "cuda":
         return {}
-    return {"Perf/peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30}
+    peak = torch.cuda.max_memory_allocated(device) / 2**30
+    torch.cuda.reset_peak_memory_stats(device)
+    return {f"Perf/peak_memory_{phase}_gib": peak}
 
 
 class IterationLogger(Logger):
@@ -146,13 +150,12 @@ class PPO37Runner(OnPolicyRunner):
         check_loss = self.cfg.get("check_loss_finite", True)
         uses_rnd = bool(self.cfg["algorithm"].get("rnd_cfg"))
         rollout = self.rollout if self.rollout is not None else Rollout(self.alg, self.statistics, uses_rnd)
-        on_cuda = torch.device(self.device).type == "cuda"
 
+        if torch.device(self.device).type == "cuda":  # each phase reports its own peak from here on
+            torch.cuda.reset_peak_memory_stats(self.device)
         start_it = self.current_learning_iteration
         total_it = start_it + num_learning_iterations
         for it in range(start_it, total_it):
-            if on_cuda:  # Perf/peak_memory_gib is the iteration's peak
-                torch.cuda.reset_peak_memory_stats(self.device)
             start = time.time()
             with torch.inference_mode():
                 obs = rollout.start(obs)
@@ -170,10 +173,12 @@ class PPO37Runner(OnPolicyRunner):
                     " environment's step(), reset() or reward computation."
                 )
             collect_time = time.time() - start
+            memory = peak_memory(self.device, "rollout")
 
             start = time.time()
             loss_dict = {key: float(value) for key, value in self.alg.update().items()}
             learn_time = time.time() - start
+            memory |= peak_memory(self.device, "update")
             if check_loss and not all(math.isfinite(value) for value in loss_dict.values()):
                 raise FloatingPointError(
                     f"Iteration {it}: non-finite losses {loss_dict}; stopped before saving, the last checkpoint"
@@ -181,7 +186,7 @@ class PPO37Runner(OnPolicyRunner):
                 )
             self.current_learning_iteration = it + 1
 
-            self.logger.record_iteration(summary, peak_memory(self.device))
+            self.logger.record_iteration(summary, memory)
             self.logger.log(
                 it=it,
                 start_it=start_it,

@@ -41,18 +41,19 @@ def test_stock_ppo_metrics_keep_rsl_rl_names(tmp_path, capsys):
     assert console.count("Mean value loss:") == 2
 
 
-def test_peak_memory_is_logged_only_on_cuda(tmp_path, capsys, monkeypatch):
+def test_peak_memory_is_logged_per_phase_only_on_cuda(tmp_path, capsys, monkeypatch):
     ppo37 = {"class_name": "isaaclab_gr00t.ppo:PPO37", "num_mini_batches": 4}
     tags, console = logged(tmp_path / "cpu", capsys, ppo37)
-    assert "Perf/peak_memory_gib" not in tags and "Perf/peak_memory_gib" not in console
-    assert runner_module.peak_memory("cpu") == {}
+    assert not any("peak_memory" in tag for tag in tags) and "Perf/peak_memory" not in console
+    assert runner_module.peak_memory("cpu", "rollout") == {}
 
     # the CUDA reading (torch.cuda.max_memory_allocated) cannot run here; what it returns reaches both outputs
-    readings = iter([1.5, 2.5])
-    monkeypatch.setattr(runner_module, "peak_memory", lambda device: {"Perf/peak_memory_gib": next(readings)})
+    readings = iter([1.5, 2.0, 2.5, 3.0])  # per iteration: the rollout, the update
+    monkeypatch.setattr(runner_module, "peak_memory",
+                        lambda device, phase: {f"Perf/peak_memory_{phase}_gib": next(readings)})
     tags, console = logged(tmp_path / "cuda", capsys, ppo37)
-    assert "Perf/peak_memory_gib" in tags
-    assert "Perf/peak_memory_gib: 1.5000" in console and "Perf/peak_memory_gib: 2.5000" in console
+    assert "Perf/peak_memory_rollout_gib: 1.5000" in console and "Perf/peak_memory_update_gib: 3.0000" in console
     events = EventAccumulator(str(tmp_path / "cuda"))
     events.Reload()
-    assert [event.value for event in events.Scalars("Perf/peak_memory_gib")] == [1.5, 2.5]
+    assert [event.value for event in events.Scalars("Perf/peak_memory_rollout_gib")] == [1.5, 2.5]
+    assert [event.value for event in events.Scalars("Perf/peak_memory_update_gib")] == [2.0, 3.0]
