@@ -10,6 +10,7 @@ import gymnasium as gym
 import pytest
 
 from isaaclab_gr00t.registration import REGISTRATION_ERRORS, SpecError, register_spec_files
+from isaaclab_gr00t.registration.overrides import CONFIG_KINDS, config_class
 from isaaclab_gr00t.registration.register import build_env_cfg
 from isaaclab_gr00t.registration.task_spec import parse_task_spec
 
@@ -284,3 +285,29 @@ def test_a_missing_asset_in_nested_form_is_caught_at_registration(tmp_path):
     assert errors[str(spec)].field == "env.scene.cartpole.spawn.usd_path"
     assert "missing_robot.usda" in str(errors[str(spec)])
     assert task_id not in gym.registry
+
+
+@pytest.mark.parametrize("kind", sorted(CONFIG_KINDS))
+def test_every_config_kind_names_an_importable_config_class(kind):
+    cls = config_class(kind, "test", "kind")
+    assert isinstance(cls, type) and hasattr(cls(), "to_dict")
+
+
+def test_an_agent_can_take_a_discrete_distribution_by_kind(tmp_path):
+    task_id = new_id()
+    spec_file = write_spec(
+        tmp_path,
+        f"""
+        id: {task_id}
+        base: GR00T-Cartpole-Direct
+        agents:
+          rsl_rl_cfg_entry_point:
+            preset: stock_ppo
+            overrides: {{actor: {{distribution_cfg: {{kind: multi_categorical, nvec: [3, 2]}}}}}}
+        """,
+    )
+    assert register_spec_files([spec_file]) == {}
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    distribution = load_cfg_from_registry(task_id, "rsl_rl_cfg_entry_point").actor.distribution_cfg
+    assert distribution.to_dict() == {"class_name": "isaaclab_gr00t.models:MultiCategoricalDistribution", "nvec": [3, 2]}
