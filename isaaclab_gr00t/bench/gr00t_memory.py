@@ -34,8 +34,8 @@ from tensordict import TensorDict
 
 from isaaclab_gr00t.bench.gr00t_flops import policy_flops
 from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic
+from isaaclab_gr00t.testing.gr00t_numerics import GROUPS, camera_batch
 
-OBS_GROUPS = {"actor": ["policy", "state"], "critic": ["critic"]}
 VARIANTS = {"optimized": ("bfloat16", True), "plain": ("float32", False)}
 """Variant -> (weight dtype, whether the update replays the stored backbone features)."""
 PER_STEP = "DiT per Euler step"
@@ -104,21 +104,14 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
     """Build, time and describe one variant: its table row and the part times of one rollout forward."""
     dtype, replay_features = VARIANTS[variant]
     torch.manual_seed(0)
-    obs = TensorDict(
-        {
-            "policy": torch.rand(args.batch, 3 * args.views, args.image_size, args.image_size, device=device) - 0.5,
-            "state": torch.randn(args.batch, args.state_dim, device=device),
-            "critic": torch.randn(args.batch, args.state_dim, device=device),
-        },
-        batch_size=[args.batch],
-        device=device,
-    )
+    obs = camera_batch(args.batch, args.image_size, args.state_dim, device, views=args.views)
+    checkpointing = args.gradient_checkpointing and replay_features
     with device:  # initialize the random weights directly on the device
         actor = GR00TActor(
-            obs, OBS_GROUPS, "actor", args.action_dim, size=args.size, lora_rank=args.lora_rank, dtype=dtype,
-            policy=args.policy, pixel_offset=0.5, gradient_checkpointing=args.gradient_checkpointing and replay_features,
+            obs, GROUPS, "actor", args.action_dim, size=args.size, lora_rank=args.lora_rank, dtype=dtype,
+            policy=args.policy, pixel_offset=0.5, gradient_checkpointing=checkpointing,
         )
-        critic = GR00TCritic(obs, OBS_GROUPS, "critic", 1)
+        critic = GR00TCritic(obs, GROUPS, "critic", 1)
     groups = actor.optimizer_param_groups(3e-4) + critic.optimizer_param_groups(3e-4)
     optimizer = torch.optim.AdamW([{"params": g["params"], "lr": g["lr"]} for g in groups])
     actor.train()
@@ -142,8 +135,8 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
     except torch.OutOfMemoryError:
         rates, parts = "out of memory | out of memory | - | -", {}
     peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}" if device.type == "cuda" else "n/a (CPU)"
-    checkpointing = "yes" if args.gradient_checkpointing and replay_features else "no"
-    row = (f"| {variant} | {dtype} | {_device_name(device)} | {args.batch} | {args.micro_batches} | {checkpointing}"
+    row = (f"| {variant} | {dtype} | {_device_name(device)} | {args.batch} | {args.micro_batches}"
+           f" | {'yes' if checkpointing else 'no'}"
            f" | {peak} | {rates} |")
     return row, parts
 

@@ -17,6 +17,7 @@ from tensordict import TensorDict
 from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic
 
 GROUPS = {"actor": ["policy", "state"], "critic": ["critic"]}
+"""Observation groups of :func:`camera_batch`'s actor and critic."""
 
 
 @dataclass
@@ -31,12 +32,15 @@ class PathOutputs:
     """Log-probabilities of the reference actions, recomputed by the update's forward."""
 
 
-def camera_batch(num_envs: int, image_size: int, state_dim: int, device: str | torch.device) -> TensorDict:
-    """A camera task's observations: one RGB view, a state vector for the actor and one for the critic."""
+def camera_batch(
+    num_envs: int, image_size: int, state_dim: int, device: str | torch.device, views: int = 1
+) -> TensorDict:
+    """A camera task's observations (:data:`GROUPS`): ``views`` RGB views stacked on the channels as Isaac Lab's
+    camera tasks give them (pixel / 255 - 0.5), a state vector for the actor and one for the critic."""
     generator = torch.Generator().manual_seed(0)
     return TensorDict(
         {
-            "policy": torch.rand(num_envs, 3, image_size, image_size, generator=generator) - 0.5,
+            "policy": torch.rand(num_envs, 3 * views, image_size, image_size, generator=generator) - 0.5,
             "state": torch.randn(num_envs, state_dim, generator=generator),
             "critic": torch.randn(num_envs, state_dim, generator=generator),
         },

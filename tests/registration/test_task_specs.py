@@ -117,7 +117,10 @@ def test_a_user_spec_overrides_env_and_agent_fields(tmp_path):
         agents:
           rsl_rl_cfg_entry_point:
             preset: stock_ppo
-            overrides: {{max_iterations: 7, algorithm: {{gamma: 0.9}}, actor: {{hidden_dims: [8, 8]}}}}
+            overrides:
+              max_iterations: 7
+              algorithm: {{gamma: 0.9}}
+              actor: {{hidden_dims: [8, 8], distribution_cfg: {{kind: multi_categorical, nvec: [3, 2]}}}}
         """,
     )
     assert register_spec_files([spec_file]) == {}
@@ -129,6 +132,9 @@ def test_a_user_spec_overrides_env_and_agent_fields(tmp_path):
 
     agent_cfg = load_cfg_from_registry(task_id, "rsl_rl_cfg_entry_point")
     assert (agent_cfg.max_iterations, agent_cfg.algorithm.gamma, agent_cfg.actor.hidden_dims) == (7, 0.9, [8, 8])
+    # a nested config by kind: the discrete distributions' config classes
+    distribution = agent_cfg.actor.distribution_cfg.to_dict()
+    assert distribution == {"class_name": "isaaclab_gr00t.models:MultiCategoricalDistribution", "nvec": [3, 2]}
 
 
 def test_specs_built_on_each_other_register_in_any_file_order(tmp_path):
@@ -292,22 +298,3 @@ def test_every_config_kind_names_an_importable_config_class(kind):
     cls = config_class(kind, "test", "kind")
     assert isinstance(cls, type) and hasattr(cls(), "to_dict")
 
-
-def test_an_agent_can_take_a_discrete_distribution_by_kind(tmp_path):
-    task_id = new_id()
-    spec_file = write_spec(
-        tmp_path,
-        f"""
-        id: {task_id}
-        base: GR00T-Cartpole-Direct
-        agents:
-          rsl_rl_cfg_entry_point:
-            preset: stock_ppo
-            overrides: {{actor: {{distribution_cfg: {{kind: multi_categorical, nvec: [3, 2]}}}}}}
-        """,
-    )
-    assert register_spec_files([spec_file]) == {}
-    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
-
-    distribution = load_cfg_from_registry(task_id, "rsl_rl_cfg_entry_point").actor.distribution_cfg
-    assert distribution.to_dict() == {"class_name": "isaaclab_gr00t.models:MultiCategoricalDistribution", "nvec": [3, 2]}
