@@ -13,10 +13,12 @@ over ``--minibatches`` minibatches, each accumulated over ``--micro-batches`` ba
   frozen backbone's features), so it never runs the vision tower or the language model again;
 - ``plain``: the same model in float32 without autocast, the update re-running the whole model.
 
-``--gradient-checkpointing`` recomputes the trained blocks' activations in the optimized variant's backward pass.
+``--gradient-checkpointing`` recomputes the trained blocks' activations in the optimized variant's backward pass;
+``--compile`` compiles its transformer blocks (``compile_blocks``; the untimed warm-ups include the compilation).
 ``--profile FILE`` writes the optimized variant's kernel table (one rollout forward, one update) to FILE.
 
-It prints a markdown table (peak memory from ``torch.cuda.max_memory_allocated``, samples/s, matrix TFLOP/s counted
+It prints a markdown table (memory from ``torch.cuda.max_memory_allocated``: the weights and optimizer state after
+construction, and the peak of the rollout and of the update; samples/s, matrix TFLOP/s counted
 from the config by :mod:`isaaclab_gr00t.bench.gr00t_flops` and their fraction of ``--peak-tflops``) and the time of
 each part of one rollout forward of the first variant.
 """
@@ -60,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--variants", default="optimized,plain", help=f"Comma-separated, of {', '.join(VARIANTS)}.")
     parser.add_argument("--gradient-checkpointing", action="store_true",
                         help="Recompute the trained blocks' activations in the optimized variant's backward pass.")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the optimized variant's transformer blocks (compile_blocks).")
     parser.add_argument("--profile", type=Path, default=None,
                         help="Write the optimized variant's top kernels (torch profiler) of one rollout and one update here.")
     parser.add_argument("--peak-tflops", type=float, default=989.0,
@@ -86,10 +90,11 @@ def main(argv: list[str] | None = None) -> str:
         if device.type == "cuda":
             torch.cuda.empty_cache()
     header = (
-        "| variant | weights | device | batch | micro-batches | gradient checkpointing | peak memory (GiB)"
+        "| variant | weights | device | batch | micro-batches | gradient checkpointing | compiled"
+        " | memory after construction (GiB) | rollout peak (GiB) | update peak (GiB)"
         " | rollout samples/s | update samples/s | rollout TFLOP/s (% of peak) | update TFLOP/s (% of peak) |"
     )
-    table = "\n".join([header, "|" + "---|" * 11, *rows])
+    table = "\n".join([header, "|" + "---|" * 14, *rows])
     total = sum(ms for name, ms in parts.items() if name != PER_STEP)
     split = "\n".join(
         ["| part of one rollout forward | ms | share |", "|---|---:|---:|"]
@@ -106,25 +111,26 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
     torch.manual_seed(0)
     obs = camera_batch(args.batch, args.image_size, args.state_dim, device, views=args.views)
     checkpointing = args.gradient_checkpointing and replay_features
+    compiled = args.compile and replay_features
     with device:  # initialize the random weights directly on the device
         actor = GR00TActor(
             obs, GROUPS, "actor", args.action_dim, size=args.size, lora_rank=args.lora_rank, dtype=dtype,
-            policy=args.policy, pixel_offset=0.5, gradient_checkpointing=checkpointing,
+            policy=args.policy, pixel_offset=0.5, gradient_checkpointing=checkpointing, compile_blocks=compiled,
         )
         critic = GR00TCritic(obs, GROUPS, "critic", 1)
     groups = actor.optimizer_param_groups(3e-4) + critic.optimizer_param_groups(3e-4)
     optimizer = torch.optim.AdamW([{"params": g["params"], "lr": g["lr"]} for g in groups])
     actor.train()
     critic.train()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    memory = {"construction": _gib(torch.cuda.memory_allocated(device)) if device.type == "cuda" else "n/a (CPU)"}
     flops = policy_flops(actor.gr00t.config, _views(actor, obs), actor.input_ids.shape[1])
     rollout_flops = sum(flops.values())
     update_flops = 3 * (rollout_flops - flops["vision"] - flops["language model"])  # forward + backward of the head
     if not replay_features:
         update_flops += flops["vision"] + flops["language model"]  # the frozen backbone's forward again
     try:
-        rollout_rate, update_rate = _measure(args, device, actor, critic, obs, optimizer, groups, replay_features)
+        rollout_rate, update_rate = _measure(args, device, actor, critic, obs, optimizer, groups, replay_features,
+                                             memory)
         parts = _part_times(actor, critic, obs, device)
         if args.profile is not None and replay_features:
             _profile(args, device, actor, critic, obs, optimizer, groups)
@@ -134,15 +140,17 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
         )
     except torch.OutOfMemoryError:
         rates, parts = "out of memory | out of memory | - | -", {}
-    peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}" if device.type == "cuda" else "n/a (CPU)"
+    peaks = " | ".join(memory.get(phase, "out of memory") for phase in ("construction", "rollout", "update"))
     row = (f"| {variant} | {dtype} | {_device_name(device)} | {args.batch} | {args.micro_batches}"
-           f" | {'yes' if checkpointing else 'no'}"
-           f" | {peak} | {rates} |")
+           f" | {'yes' if checkpointing else 'no'} | {'yes' if compiled else 'no'} | {peaks} | {rates} |")
     return row, parts
 
 
-def _measure(args, device, actor, critic, obs, optimizer, groups, replay_features: bool) -> tuple[float, float]:
-    """Time the rollout forwards and the PPO update (after an untimed warm-up of each); return samples/s of each."""
+def _measure(args, device, actor, critic, obs, optimizer, groups, replay_features: bool,
+             memory: dict[str, str]) -> tuple[float, float]:
+    """Time the rollout forwards and the PPO update (after an untimed warm-up of each); return samples/s of each and
+    write each phase's peak memory into ``memory``."""
+    _reset_peak(device)
     with torch.inference_mode():
         _rollout_step(actor, critic, obs)
         _sync(device)
@@ -151,14 +159,18 @@ def _measure(args, device, actor, critic, obs, optimizer, groups, replay_feature
             rollout = _rollout_step(actor, critic, obs)
         _sync(device)
         rollout_rate = args.batch * args.rollout_steps / (time.perf_counter() - start)
+    memory["rollout"] = _peak(device)
     update_batch = _update_batch(actor, rollout, replay_features)
+    _reset_peak(device)
     _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
     _sync(device)
     start = time.perf_counter()
     for _ in range(args.epochs):
         _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
     _sync(device)
-    return rollout_rate, args.batch * args.epochs / (time.perf_counter() - start)
+    update_rate = args.batch * args.epochs / (time.perf_counter() - start)
+    memory["update"] = _peak(device)
+    return rollout_rate, update_rate
 
 
 def _update_batch(actor: GR00TActor, rollout: tuple[torch.Tensor, ...], replay_features: bool) -> tuple:
@@ -267,6 +279,20 @@ def _views(actor: GR00TActor, obs: TensorDict) -> int:
 def _tflops(flops_per_sample: float, samples_per_s: float, args) -> str:
     rate = flops_per_sample * samples_per_s / 1e12
     return f"{rate:.3g} ({rate / args.peak_tflops:.0%})"
+
+
+def _gib(num_bytes: int) -> str:
+    return f"{num_bytes / 2**30:.2f}"
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak(device: torch.device) -> str:
+    """GiB held at most since the last :func:`_reset_peak` (``n/a`` on the CPU)."""
+    return _gib(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else "n/a (CPU)"
 
 
 def _sync(device: torch.device) -> None:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn as nn
 
 from .n15.checkpoint import load_checkpoint, load_tokenizer
 from .n15.config import TINY_SPECIAL_TOKENS, N15Config
+from .n15.dit import VLSelfAttention
 from .n15.embodiments import Embodiment, resolve_embodiment
 from .n15.model import GR00TN15
 from .n15.testing import write_tokenizer
@@ -49,6 +51,7 @@ def build_gr00t(
     lora_llm_targets: list[str],
     lora_vision_targets: list[str],
     gradient_checkpointing: bool,
+    compile_blocks: bool,
 ) -> GR00TBuild:
     """Load or build the model and set its trainable set (arguments: fields of :class:`GR00TActorCfg`).
 
@@ -78,6 +81,8 @@ def build_gr00t(
     _add_lora(model, lora_rank, lora_alpha, lora_llm_targets, lora_vision_targets)
     if gradient_checkpointing:
         _enable_gradient_checkpointing(model)
+    if compile_blocks:
+        _compile_blocks(model)
     return GR00TBuild(model.eval(), tokenizer, resolved, state_map, action_map)
 
 
@@ -104,6 +109,26 @@ def _enable_gradient_checkpointing(model: GR00TN15) -> None:
         # non-reentrant: the frozen embeddings give inputs without gradients, which reentrant checkpointing
         # would cut off from the LoRA weights inside the layers
         lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def repeated_blocks(model: GR00TN15) -> list[nn.ModuleList]:
+    """The model's stacks of identical transformer blocks: SigLIP's encoder layers, the language model's decoder
+    layers, the DiT's blocks and ``vl_self_attention``'s blocks (when the head has them)."""
+    eagle, head = model.backbone.eagle_model, model.action_head
+    stacks = [eagle.vision_model.vision_model.encoder.layers, eagle.language_model.model.layers,
+              head.model.transformer_blocks]
+    if isinstance(head.vl_self_attention, VLSelfAttention):
+        stacks.append(head.vl_self_attention.transformer_blocks)
+    return stacks
+
+
+def _compile_blocks(model: GR00TN15) -> None:
+    """``torch.compile`` each repeated block in place (regional compilation): the blocks of a stack share their
+    code, so each stack compiles once per input shape and grad mode, on first use, and the fused kernels then
+    serve every layer. Compiling block by block keeps gradient checkpointing and LoRA outside the compiled graphs."""
+    for stack in repeated_blocks(model):
+        for block in stack:
+            block.compile()
 
 
 def _add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str]) -> None:

@@ -104,6 +104,11 @@ class GR00TActorCfg(RslRlMLPModelCfg):
     vl_self_attention blocks, and the language model's layers when LoRA trains them. More update compute for less
     activation memory, so larger micro-batches fit (docs/benchmarks.md)."""
 
+    compile_blocks: bool = False
+    """``torch.compile`` each transformer block of the vision tower, language model, vl_self_attention and DiT
+    (regional compilation): norms, casts and activations fuse into fewer kernels, at the cost of compiling each block
+    type once per batch shape and grad mode, on first use. Needs a C++ compiler on the CPU."""
+
     share_key: str = "default"
     """Key under which the actor shares its encoding with the critic of the same key."""
 

@@ -71,6 +71,7 @@ class GR00TActor(MLPModel):
         lora_lr_scale: float = 1.0,
         std_lr_scale: float = 1.0,
         gradient_checkpointing: bool = False,
+        compile_blocks: bool = False,
         share_key: str = "default",
     ) -> None:
         """Build the actor; every argument after ``output_dim`` is a field of :class:`GR00TActorCfg`."""
@@ -91,11 +92,12 @@ class GR00TActor(MLPModel):
             use_statistics=use_statistics, dtype=dtype, state_dim=self.obs_dim, action_dim=output_dim // execute_steps,
             train_action_head=train_action_head, lora_rank=lora_rank, lora_alpha=lora_alpha,
             lora_llm_targets=list(lora_llm_targets), lora_vision_targets=list(lora_vision_targets),
-            gradient_checkpointing=gradient_checkpointing,
+            gradient_checkpointing=gradient_checkpointing, compile_blocks=compile_blocks,
         )
         self.gr00t = built.model
         self.state_map, self.action_map = built.state_map, built.action_map
-        self.register_buffer("embodiment_id", torch.tensor(built.embodiment.slot_id), persistent=False)
+        self.embodiment_id = built.embodiment.slot_id
+        """The action head's slot for every sample (an ``int``: each per-embodiment layer is one matrix product)."""
         config = self.gr00t.config
         views = count_views([obs[group] for group in self.image_groups], channels_per_frame)
         # one prompt for every env, so never padded: the LM runs without a mask, on the causal flash kernel
@@ -217,7 +219,7 @@ class GR00TActor(MLPModel):
         context = model.action_head.encode_context(features.to(head_dtype)).expand(batch, -1, -1)
         state = self.state_map.normalize(self.obs_normalizer(self._state(obs)))
         state = pad_to(state, model.config.action_head.max_state_dim, "state")
-        state_tokens = model.action_head.encode_state(state, self.embodiment_id.expand(batch))
+        state_tokens = model.action_head.encode_state(state, self.embodiment_id)
         return context, state_tokens, features
 
     def _backbone_features(self, obs: TensorDict) -> torch.Tensor:
@@ -255,12 +257,11 @@ class GR00TActor(MLPModel):
         """The flow of this batch: velocity with the context's cross-attention K/V computed once."""
         head = self.gr00t.action_head
         cfg = self.gr00t.config.action_head
-        embodiment = self.embodiment_id.expand(context.shape[0])
         context_kv = head.context_kv(context)
 
         def velocity(x: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
             bucket = step * cfg.num_timestep_buckets // cfg.num_inference_timesteps
-            return head.velocity(context, state_tokens, x, bucket, embodiment, context_kv=context_kv).float()
+            return head.velocity(context, state_tokens, x, bucket, self.embodiment_id, context_kv=context_kv).float()
 
         chunk = context.new_zeros((context.shape[0], cfg.action_horizon, cfg.action_dim), dtype=torch.float32)
         return Denoiser(velocity, cfg.num_inference_timesteps, chunk, self.adapter.to_env, self._unnormalize)

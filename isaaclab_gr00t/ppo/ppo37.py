@@ -273,6 +273,7 @@ class PPO37:
                     epoch_steps = (self._sums["optimizer_steps"] - epoch_start[1]).clamp_min(1.0)
                     if float((self._sums["approx_kl"] - epoch_start[0]) / epoch_steps) > cfg.target_kl:
                         break
+        self.mode.release_gradients(self.optimizer)
 
         values, returns = st.values.flatten(), st.returns.flatten()
         # NaN when the returns are constant (nothing to explain), as in the reference code

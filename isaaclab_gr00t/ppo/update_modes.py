@@ -73,6 +73,11 @@ class EagerUpdate:
         if int(nonfinite_run) >= limit:
             raise nonfinite_error(int(nonfinite_run), limit)
 
+    def release_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        """After the update: free the gradients, so the rollout does not hold a float32 copy of every trained
+        weight (4 GiB for GR00T N1.5's action head)."""
+        optimizer.zero_grad(set_to_none=True)
+
     def for_compiled_models(self) -> EagerUpdate:
         """The mode to use once the models are wrapped by ``torch.compile``."""
         return self
@@ -127,6 +132,9 @@ class GraphUpdate(DeviceUpdate):
         if self.captured_step is None:
             self.captured_step = CapturedMinibatchStep(step, minibatch_size, torch.device(device))
         return self.captured_step
+
+    def release_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        """Keep them: the captured step reads and writes the gradients at the addresses it was recorded with."""
 
     def for_compiled_models(self) -> DeviceUpdate:
         """Compiled models are not captured: the same device-resident update, without the graph."""

@@ -38,14 +38,14 @@ def test_actor_runs_the_loaded_weights(tiny_checkpoint):
     actor = _actor(tiny_checkpoint, obs)
     source = tiny_checkpoint.model.state_dict()
     assert all(torch.equal(value, source[key]) for key, value in actor.gr00t.state_dict().items())
-    assert actor.embodiment_id.item() == 31  # new_embodiment
+    assert actor.embodiment_id == 31  # new_embodiment
 
 
 def test_embodiment_statistics_map_state_and_actions(tiny_checkpoint):
     obs = _obs()
     plain = _actor(tiny_checkpoint, obs, embodiment="gr1", use_statistics=False)
     mapped = _actor(tiny_checkpoint, obs, embodiment="gr1")
-    assert plain.embodiment_id.item() == mapped.embodiment_id.item() == 24
+    assert plain.embodiment_id == mapped.embodiment_id == 24
     raw_state = obs["state"]
     torch.testing.assert_close(plain.state_map.normalize(raw_state), raw_state)
     assert not torch.allclose(mapped.state_map.normalize(raw_state), raw_state)
@@ -133,7 +133,7 @@ def test_bad_critic_cfg_values_are_named():
 
 def test_embodiment_is_chosen_by_name_or_slot_id(tiny_checkpoint):
     by_id = _actor(tiny_checkpoint, _obs(), embodiment="24")
-    assert by_id.embodiment_id.item() == 24
+    assert by_id.embodiment_id == 24
     # gr1's statistics come along with its slot id
     assert by_id.state_map.dim == 6
 

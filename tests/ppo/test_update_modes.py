@@ -123,3 +123,10 @@ def test_impossible_update_modes_are_refused(kit, overrides, reason):
 def test_auto_mode_on_the_cpu(kit, overrides, expected):
     alg, _ = kit.build(**overrides)
     assert alg.update_mode == expected
+
+
+@pytest.mark.parametrize("update_mode", ["eager", "device"])
+def test_update_frees_the_gradients_before_the_next_rollout(kit, update_mode):
+    alg, _ = train(kit, update_mode, updates=1)
+    trained = [p for p in [*alg.actor.parameters(), *alg.critic.parameters()] if p.requires_grad]
+    assert trained and all(p.grad is None for p in trained)

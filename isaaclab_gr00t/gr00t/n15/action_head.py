@@ -56,7 +56,7 @@ class FlowMatchingActionHead(nn.Module):
         """Backbone features ``(B, T, backbone_embedding_dim)`` -> the context the DiT reads, same shape."""
         return self.vl_self_attention(self.vlln(features))
 
-    def encode_state(self, state: torch.Tensor, embodiment_id: torch.Tensor) -> torch.Tensor:
+    def encode_state(self, state: torch.Tensor, embodiment_id: torch.Tensor | int) -> torch.Tensor:
         """Normalized, zero-padded state ``(B, max_state_dim)`` -> state token ``(B, 1, input_embedding_dim)``."""
         return self.state_encoder(state[:, None].to(self.future_tokens.weight.dtype), embodiment_id)
 
@@ -70,7 +70,7 @@ class FlowMatchingActionHead(nn.Module):
         state_tokens: torch.Tensor,
         actions_t: torch.Tensor,
         timestep_bucket: torch.Tensor,
-        embodiment_id: torch.Tensor,
+        embodiment_id: torch.Tensor | int,
         context_kv: list[KeyValue | None] | None = None,
     ) -> torch.Tensor:
         """Predicted flow velocity ``(B, horizon, action_dim)`` at the noisy chunk ``actions_t``.
@@ -80,7 +80,7 @@ class FlowMatchingActionHead(nn.Module):
             state_tokens: Output of :meth:`encode_state`, ``(B, 1, input_embedding_dim)``.
             actions_t: ``(B, horizon, action_dim)`` chunk at flow time t.
             timestep_bucket: ``(B,)`` long, ``int(t * num_timestep_buckets)``.
-            embodiment_id: ``(B,)`` long slot ids.
+            embodiment_id: ``(B,)`` long slot ids, or one ``int`` slot for the whole batch (no per-sample weight copies).
             context_kv: :meth:`context_kv` of ``context``, computed here when None.
         """
         action_tokens = self.action_encoder(actions_t.to(state_tokens.dtype), timestep_bucket, embodiment_id)
@@ -98,7 +98,7 @@ class FlowMatchingActionHead(nn.Module):
         return torch.full((batch_size,), int(t * self.cfg.num_timestep_buckets), dtype=torch.long, device=device)
 
     def sample(
-        self, context: torch.Tensor, state_tokens: torch.Tensor, embodiment_id: torch.Tensor, noise: torch.Tensor
+        self, context: torch.Tensor, state_tokens: torch.Tensor, embodiment_id: torch.Tensor | int, noise: torch.Tensor
     ) -> torch.Tensor:
         """Deterministic Euler integration of the flow from ``noise`` ``(B, horizon, action_dim)`` at t = 0 to the
         normalized action chunk at t = 1, in ``num_inference_timesteps`` steps; the context's cross-attention

@@ -148,6 +148,25 @@ def test_each_sample_uses_its_own_embodiment_slot(tiny_model):
     assert not torch.allclose(after[1], before[1])  # slot 24
 
 
+def test_one_slot_for_the_batch_matches_per_sample_ids_in_values_and_gradients(tiny_model):
+    head = tiny_model.action_head
+    features, state, noise, _ = head_inputs(tiny_model)
+    bucket = torch.tensor([250, 500, 750])
+    context = head.encode_context(features).detach()
+    results = []
+    for embodiment in (torch.full((3,), 24), 24):
+        head.zero_grad(set_to_none=True)
+        velocity = head.velocity(context, head.encode_state(state, embodiment), noise, bucket, embodiment)
+        velocity.square().sum().backward()
+        weight_grad = head.action_encoder.W2.W.grad
+        results.append((velocity.detach(), weight_grad.clone()))
+        assert weight_grad[[17, 31]].abs().sum() == 0  # only slot 24 was used
+    head.zero_grad(set_to_none=True)
+    (per_sample, per_sample_grad), (one_slot, one_slot_grad) = results
+    torch.testing.assert_close(one_slot, per_sample)
+    torch.testing.assert_close(one_slot_grad, per_sample_grad)
+
+
 def test_backbone_writes_vision_tokens_view_major_at_the_image_context_positions(tiny_model):
     cfg = tiny_model.config
     per_view = cfg.tokens_per_view
