@@ -25,7 +25,9 @@ def test_tiny_cpu_benchmark_prints_table(capsys, policy):
     for cells in rows.values():
         assert float(cells["rollout samples/s"]) > 0 and float(cells["update samples/s"]) > 0
         assert float(cells["update TFLOP/s (% of peak)"].split()[0]) > 0
-        assert cells["peak memory (GiB)"] == "n/a (CPU)"
+        assert cells["compiled"] == "no"
+        for phase in ("memory after construction (GiB)", "rollout peak (GiB)", "update peak (GiB)"):
+            assert cells[phase] == "n/a (CPU)"
     parts = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in lines if line.startswith("| ") and
              "ms" not in line and line.count("|") == 4}
     assert {"vision (tower + mlp1)", "language model", "vl_self_attention", "DiT (all Euler steps)", "value head",
