@@ -78,6 +78,7 @@ def build_gr00t(
     model.requires_grad_(False)
     if train_action_head:
         model.action_head.float().requires_grad_(True)  # float32 master weights for the trained part
+        model.action_head.train_only_slot(resolved.slot_id)
     _add_lora(model, lora_rank, lora_alpha, lora_llm_targets, lora_vision_targets)
     if gradient_checkpointing:
         _enable_gradient_checkpointing(model)

@@ -40,7 +40,10 @@ def test_training_run_from_isaaclab_cfg_trains_lora_and_heads_only(env, make_run
     head_before = {n: p.detach().clone() for n, p in head.named_parameters()}
     value = {n: p.detach().clone() for n, p in critic.named_parameters()}
     assert frozen and lora and all("lora_" in n for n in lora)
-    assert all(p.requires_grad and p.dtype == torch.float32 for p in head.parameters())
+    assert all(p.dtype == torch.float32 for p in head.parameters())
+    # the per-embodiment layers train the actor's slot alone, as slot_W/slot_b; the published W/b freeze
+    slot_frozen = {n for n, p in head.named_parameters() if not p.requires_grad}
+    assert slot_frozen and all(n.endswith((".W", ".b")) for n in slot_frozen)
     # the critic must not register the actor's model
     assert not any(n.startswith("gr00t") for n, _ in critic.named_parameters())
 
@@ -52,6 +55,8 @@ def test_training_run_from_isaaclab_cfg_trains_lora_and_heads_only(env, make_run
     assert any("lora_B" in n for n in changed_lora)
     changed_head = {n.split(".")[0] for n, p in head.named_parameters() if not torch.equal(p, head_before[n])}
     assert {"model", "vl_self_attention", "state_encoder", "action_encoder", "action_decoder"} <= changed_head
+    assert all(torch.equal(p, head_before[n]) for n, p in head.named_parameters() if n in slot_frozen)
+    assert any(not torch.equal(p, head_before[n]) for n, p in head.named_parameters() if n.endswith(".slot_W"))
     assert any(not torch.equal(p, value[n]) for n, p in critic.named_parameters())
     # dropout stays off in the whole model (the published config has 0.2)
     assert not actor.gr00t.training and all(not m.training for m in actor.gr00t.modules())

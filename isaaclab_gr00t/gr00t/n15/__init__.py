@@ -4,14 +4,14 @@ Public names:
 
 - :class:`N15Config` (``preset("full" | "tiny")``, ``from_checkpoint(ckpt_dir, processor_dir)``).
 - :class:`GR00TN15` (``.backbone``: :class:`EagleBackbone`, ``.action_head``: :class:`FlowMatchingActionHead`).
-- :func:`load_checkpoint` -> :class:`N15Checkpoint`, :func:`save_checkpoint`.
+- :func:`load_checkpoint` -> :class:`N15Checkpoint`, :func:`save_checkpoint`, :func:`published_state_dict`.
 - :func:`resolve_embodiment` -> :class:`Embodiment`, :data:`PUBLISHED_SLOTS`.
 - :class:`CheckpointError` and its subclasses (``errors``).
 """
 
 from .action_head import FlowMatchingActionHead
 from .backbone import EagleBackbone
-from .checkpoint import N15Checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import N15Checkpoint, load_checkpoint, published_state_dict, save_checkpoint
 from .config import N15Config
 from .embodiments import PUBLISHED_SLOTS, Embodiment, EmbodimentStatistics, KeyStatistics, resolve_embodiment
 from .errors import (
@@ -48,5 +48,6 @@ __all__ = [
     "UnknownEmbodimentError",
     "load_checkpoint",
     "resolve_embodiment",
+    "published_state_dict",
     "save_checkpoint",
 ]

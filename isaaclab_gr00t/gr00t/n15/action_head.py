@@ -15,7 +15,7 @@ import torch.nn as nn
 
 from .config import ActionHeadConfig
 from .dit import DiT, KeyValue, VLSelfAttention
-from .embodiment_layers import CategorySpecificMLP, MultiEmbodimentActionEncoder
+from .embodiment_layers import CategorySpecificLinear, CategorySpecificMLP, MultiEmbodimentActionEncoder
 
 
 class FlowMatchingActionHead(nn.Module):
@@ -45,6 +45,12 @@ class FlowMatchingActionHead(nn.Module):
             self.vlln = nn.Identity()
             self.vl_self_attention = nn.Identity()
         self.position_embedding = nn.Embedding(cfg.max_seq_len, width) if cfg.add_pos_embed else None
+
+    def train_only_slot(self, slot: int) -> None:
+        """Freeze every per-embodiment layer's weights but slot ``slot``'s (:meth:`CategorySpecificLinear.train_only_slot`)."""
+        for module in self.modules():
+            if isinstance(module, CategorySpecificLinear):
+                module.train_only_slot(slot)
 
     def enable_gradient_checkpointing(self) -> None:
         """Recompute the DiT's and ``vl_self_attention``'s block activations in the backward pass."""

@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 
 from .config import N15Config, config_to_checkpoint_json
+from .embodiment_layers import CategorySpecificLinear
 from .embodiments import METADATA_FILE, Embodiment, read_metadata, resolve_embodiment
 from .errors import (
     CheckpointError,
@@ -319,6 +320,17 @@ def _read_chat_template(folder: str) -> str | None:
     return None
 
 
+def published_state_dict(model: GR00TN15) -> dict[str, torch.Tensor]:
+    """``model``'s state dict in the published layout: a per-embodiment layer that trains one slot has that slot's
+    weights written into its ``W``/``b`` and no ``slot_W``/``slot_b``."""
+    state = model.state_dict()
+    for name, module in model.named_modules():
+        if isinstance(module, CategorySpecificLinear) and module.trained_slot is not None:
+            state[f"{name}.W"], state[f"{name}.b"] = (t.detach() for t in module.published_weights())
+            del state[f"{name}.slot_W"], state[f"{name}.slot_b"]
+    return state
+
+
 def save_checkpoint(
     model: GR00TN15,
     ckpt_dir: str,
@@ -330,7 +342,7 @@ def save_checkpoint(
     """Write ``model`` in the published layout: ``config.json``, ``model-0000i-of-0000n.safetensors`` shards of about
     equal size with ``model.safetensors.index.json``, ``experiment_cfg/metadata.json`` when ``metadata`` is given
     and the tokenizer files when ``tokenizer`` is given. Tensors are written one at a time in their own dtype."""
-    state = model.state_dict()
+    state = published_state_dict(model)
     write_layout(ckpt_dir, config_to_checkpoint_json(model.config),
                  [(key, tensor.dtype, tuple(tensor.shape)) for key, tensor in state.items()], state.__getitem__,
                  num_shards=num_shards)

@@ -33,11 +33,37 @@ class CategorySpecificLinear(nn.Module):
         super().__init__()
         self.W = nn.Parameter(0.02 * torch.randn(num_slots, in_dim, out_dim))
         self.b = nn.Parameter(torch.zeros(num_slots, out_dim))
+        self.trained_slot: int | None = None
+        """The slot whose weights live in ``slot_W``/``slot_b`` (:meth:`train_only_slot`), or None."""
+
+    def train_only_slot(self, slot: int) -> None:
+        """Train slot ``slot`` alone: its weights move to the trainable parameters ``slot_W`` and ``slot_b`` and
+        ``W``/``b`` freeze. The other slots never receive a gradient, so this changes no update, but the optimizer
+        then keeps no gradient and moments for them (31 of the published 32 slots: 3.4 GiB at full size)."""
+        self.trained_slot = slot
+        self.slot_W = nn.Parameter(self.W.detach()[slot].clone())
+        self.slot_b = nn.Parameter(self.b.detach()[slot].clone())
+        self.W.requires_grad_(False)
+        self.b.requires_grad_(False)
+
+    def published_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``W`` and ``b`` with the trained slot's current weights in place (the published layout)."""
+        if self.trained_slot is None:
+            return self.W, self.b
+        slot = torch.tensor([self.trained_slot], device=self.W.device)
+        return self.W.index_copy(0, slot, self.slot_W[None]), self.b.index_copy(0, slot, self.slot_b[None])
 
     def forward(self, x: torch.Tensor, embodiment_id: torch.Tensor | int) -> torch.Tensor:
         if isinstance(embodiment_id, int):
+            if embodiment_id == self.trained_slot:
+                return x @ self.slot_W + self.slot_b
             return x @ self.W[embodiment_id] + self.b[embodiment_id]
-        return torch.bmm(x, self.W[embodiment_id]) + self.b[embodiment_id][:, None]
+        W, b = self.W[embodiment_id], self.b[embodiment_id]
+        if self.trained_slot is not None:
+            trained = embodiment_id == self.trained_slot
+            W = torch.where(trained[:, None, None], self.slot_W, W)
+            b = torch.where(trained[:, None], self.slot_b, b)
+        return torch.bmm(x, W) + b[:, None]
 
 
 class CategorySpecificMLP(nn.Module):

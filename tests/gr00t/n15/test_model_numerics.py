@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from isaaclab_gr00t.gr00t.n15 import GR00TN15, N15Config
+from isaaclab_gr00t.gr00t.n15 import GR00TN15, N15Config, published_state_dict
 from isaaclab_gr00t.gr00t.n15.config import DiTConfig
 from isaaclab_gr00t.gr00t.n15.dit import DiT, DiTBlock, TanhGELUProjection, timestep_sinusoid
 from isaaclab_gr00t.gr00t.n15.embodiment_layers import action_time_sinusoid
@@ -191,3 +191,33 @@ def test_backbone_writes_vision_tokens_view_major_at_the_image_context_positions
     assert features.shape == (1, ids.shape[1], cfg.text.hidden_size)
     with pytest.raises(ValueError, match=f"needs {2 * per_view} <IMG_CONTEXT> tokens .* got \\[{per_view}\\]"):
         tiny_model.backbone(pixels, ids[:, : 3 + per_view], torch.ones_like(ids[:, : 3 + per_view]))
+
+
+def test_training_one_slot_alone_takes_the_steps_of_training_every_slot():
+    """Adam steps on slot_W/slot_b equal those on the whole W/b (the other slots get no gradient), in less memory;
+    published_state_dict writes the trained slot back into the published W/b."""
+    torch.manual_seed(0)
+    every_slot = GR00TN15(N15Config.preset("tiny")).eval()
+    one_slot = GR00TN15(N15Config.preset("tiny")).eval()
+    one_slot.load_state_dict(every_slot.state_dict())
+    one_slot.action_head.train_only_slot(24)
+    features, state, noise, _ = head_inputs(every_slot)
+    bucket = torch.tensor([250, 500, 750])
+    sizes = []
+    for model in (every_slot, one_slot):
+        head = model.action_head
+        params = [p for p in head.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=1e-2)
+        for _ in range(3):
+            optimizer.zero_grad()
+            context = head.encode_context(features)
+            head.velocity(context, head.encode_state(state, 24), noise, bucket, 24).square().mean().backward()
+            optimizer.step()
+        sizes.append(sum(s.numel() for p in params for s in optimizer.state[p].values() if s.dim()))
+    trained = published_state_dict(one_slot)
+    assert trained.keys() == every_slot.state_dict().keys()
+    for key, value in every_slot.state_dict().items():
+        torch.testing.assert_close(trained[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    slot_layer = one_slot.action_head.action_encoder.W2
+    assert not torch.equal(slot_layer.slot_W, slot_layer.W[24])  # the frozen copy kept the published weights
+    assert sizes[1] < sizes[0]  # moments for one slot of each per-embodiment layer, not for all of them
