@@ -6,6 +6,7 @@ language model and/or vision tower) and set up the embodiment's state and action
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from typing import Any
@@ -123,10 +124,23 @@ def repeated_blocks(model: GR00TN15) -> list[nn.ModuleList]:
     return stacks
 
 
+C_COMPILERS = ("cc", "gcc", "clang", "c++", "g++", "clang++")
+"""What ``torch.compile`` can build its kernels (CPU) and Triton's launchers (CUDA) with; one must be on PATH."""
+
+
 def _compile_blocks(model: GR00TN15) -> None:
     """``torch.compile`` each repeated block in place (regional compilation): the blocks of a stack share their
     code, so each stack compiles once per input shape and grad mode, on first use, and the fused kernels then
-    serve every layer. Compiling block by block keeps gradient checkpointing and LoRA outside the compiled graphs."""
+    serve every layer. Compiling block by block keeps gradient checkpointing and LoRA outside the compiled graphs.
+
+    Raises:
+        ValueError: If no C/C++ compiler is on PATH (the first forward would fail deep inside torch).
+    """
+    if not any(shutil.which(name) for name in C_COMPILERS):
+        raise ValueError(
+            f"GR00T actor cfg field 'compile_blocks' needs a C/C++ compiler on PATH for torch.compile (looked for"
+            f" {', '.join(C_COMPILERS)}); install one or set agent.actor.compile_blocks=false."
+        )
     for stack in repeated_blocks(model):
         for block in stack:
             block.compile()

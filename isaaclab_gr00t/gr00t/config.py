@@ -107,7 +107,7 @@ class GR00TActorCfg(RslRlMLPModelCfg):
     compile_blocks: bool = False
     """``torch.compile`` each transformer block of the vision tower, language model, vl_self_attention and DiT
     (regional compilation): norms, casts and activations fuse into fewer kernels, at the cost of compiling each block
-    type once per batch shape and grad mode, on first use. Needs a C++ compiler on the CPU."""
+    type once per batch shape and grad mode, on first use. Needs a C/C++ compiler on PATH (an error says so)."""
 
     share_key: str = "default"
     """Key under which the actor shares its encoding with the critic of the same key."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from isaaclab_gr00t.gr00t import GR00TActor
@@ -30,3 +31,10 @@ def test_compiled_blocks_give_the_eager_actions_and_gradients():
     assert len(stacks) == 4 and all(block._compiled_call_impl is not None for stack in stacks for block in stack)
     torch.testing.assert_close(mean, eager_mean, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(gradients, eager_gradients, rtol=1e-3, atol=1e-5)
+
+
+def test_compiling_without_a_c_compiler_names_the_setting(monkeypatch):
+    monkeypatch.setattr("isaaclab_gr00t.gr00t.build.shutil.which", lambda name: None)
+    obs = camera_batch(num_envs=2, image_size=30, state_dim=6, device="cpu")
+    with pytest.raises(ValueError, match=r"compile_blocks.*C/C\+\+ compiler.*agent\.actor\.compile_blocks=false"):
+        GR00TActor(obs, GROUPS, "actor", 6, pixel_offset=0.5, compile_blocks=True)
