@@ -221,3 +221,23 @@ def test_training_one_slot_alone_takes_the_steps_of_training_every_slot():
     slot_layer = one_slot.action_head.action_encoder.W2
     assert not torch.equal(slot_layer.slot_W, slot_layer.W[24])  # the frozen copy kept the published weights
     assert sizes[1] < sizes[0]  # moments for one slot of each per-embodiment layer, not for all of them
+
+
+def test_context_keys_values_cast_the_context_once_under_autocast(tiny_model):
+    head = tiny_model.action_head
+    features = head_inputs(tiny_model)[0].requires_grad_(True)
+    context = head.encode_context(features)  # not a leaf: autocast caches the casts of leaves only
+    results = {}
+    for name, context_kv in (("per projection", head.model.context_kv), ("once", head.context_kv)):
+        saved = {}
+
+        def pack(tensor, saved=saved):
+            saved[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+            return tensor
+
+        with torch.autocast("cpu", torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            kv = [t for pair in context_kv(context) if pair is not None for t in pair]
+        results[name] = (kv, sum(saved.values()))
+    (per_projection, bytes_per_projection), (once, bytes_once) = results["per projection"], results["once"]
+    assert all(torch.equal(a, b) for a, b in zip(once, per_projection)) and len(once) == len(per_projection) > 2
+    assert bytes_once < bytes_per_projection  # one cast context kept for the backward pass, not one per projection
