@@ -69,7 +69,11 @@ def envonly(task: str, num_envs: int | None, steps: int, device: str | None) -> 
     created = time.perf_counter() - started
     unwrapped = env.unwrapped
     env.reset()
-    actions = lambda: 2 * torch.rand(unwrapped.num_envs, unwrapped.action_manager.total_action_dim, device=unwrapped.device) - 1  # noqa: E731
+    action_shape = (unwrapped.num_envs, unwrapped.action_manager.total_action_dim)
+
+    def actions() -> torch.Tensor:
+        return 2 * torch.rand(action_shape, device=unwrapped.device) - 1
+
     for _ in range(10):
         env.step(actions())
     _synchronize(str(unwrapped.device))

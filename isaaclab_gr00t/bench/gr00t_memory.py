@@ -48,16 +48,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=["tiny", "full"], default="full", help="Model size (random weights).")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="Torch device.")
-    parser.add_argument("--batch", type=int, default=256, help="Parallel envs of the rollout (= samples per update epoch).")
+    parser.add_argument("--batch", type=int, default=256,
+                        help="Parallel envs of the rollout (= samples per update epoch).")
     parser.add_argument("--micro-batches", type=int, default=8, help="Gradient accumulation steps per minibatch.")
     parser.add_argument("--minibatches", type=int, default=1, help="PPO minibatches per epoch.")
     parser.add_argument("--epochs", type=int, default=1, help="PPO epochs timed.")
     parser.add_argument("--rollout-steps", type=int, default=4, help="Rollout forwards timed.")
-    parser.add_argument("--image-size", type=int, default=224, help="Camera image side before the model's crop and resize.")
-    parser.add_argument("--views", type=int, default=1, help="Camera views per env (256 vision tokens each at full size).")
+    parser.add_argument("--image-size", type=int, default=224,
+                        help="Camera image side before the model's crop and resize.")
+    parser.add_argument("--views", type=int, default=1,
+                        help="Camera views per env (256 vision tokens each at full size).")
     parser.add_argument("--state-dim", type=int, default=8, help="Size of the actor's state vector.")
     parser.add_argument("--action-dim", type=int, default=7, help="Env action dimension.")
-    parser.add_argument("--lora-rank", type=int, default=0, help="LoRA rank on the language model (0: none, RLinf's recipe).")
+    parser.add_argument("--lora-rank", type=int, default=0,
+                        help="LoRA rank on the language model (0: none, RLinf's recipe).")
     parser.add_argument("--policy", choices=["gaussian", "flow_sde"], default="gaussian", help="PPO policy mode.")
     parser.add_argument("--variants", default="optimized,plain", help=f"Comma-separated, of {', '.join(VARIANTS)}.")
     parser.add_argument("--gradient-checkpointing", action="store_true",
@@ -65,7 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the optimized variant's transformer blocks (compile_blocks).")
     parser.add_argument("--profile", type=Path, default=None,
-                        help="Write the optimized variant's top kernels (torch profiler) of one rollout and one update here.")
+                        help="Write the optimized variant's top kernels (torch profiler) of one rollout and one"
+                             " update here.")
     parser.add_argument("--peak-tflops", type=float, default=989.0,
                         help="Dense bf16 matrix peak the FLOP rate is divided by (H100/H200 SXM datasheet: 989).")
     return parser.parse_args(argv)
@@ -244,8 +249,10 @@ def _part_times(actor: GR00TActor, critic: GR00TCritic, obs: TensorDict, device:
     handles = []
     for name, parts in modules.items():
         for module in parts:
-            handles.append(module.register_forward_pre_hook(lambda *_, name=name: pending.append((name, _stamp(device)))))
-            handles.append(module.register_forward_hook(lambda *_, name=name: pending.append((name, _stamp(device)))))
+            def stamp(*_, name=name) -> None:
+                pending.append((name, _stamp(device)))
+
+            handles += [module.register_forward_pre_hook(stamp), module.register_forward_hook(stamp)]
     try:
         with torch.inference_mode():
             _rollout_step(actor, critic, obs)

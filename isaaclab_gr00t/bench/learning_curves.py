@@ -54,7 +54,8 @@ def markdown_table(results: list[TrainResult], algos: list[str]) -> str:
             continue
         eval_means = [statistics.fmean(r.eval_returns) if r.eval_returns else math.nan for r in runs]
         reached = min(r.env_steps for r in runs)
-        steps = str(reached) if all(r.complete for r in runs) else f"{reached} of {runs[0].planned_env_steps} (cut short)"
+        complete = all(r.complete for r in runs)
+        steps = str(reached) if complete else f"{reached} of {runs[0].planned_env_steps} (cut short)"
         lines.append(
             f"| {algo} | {' '.join(str(r.seed) for r in runs)} | {steps} |"
             f" {_mean_std([r.final_train_return() for r in runs])} | {_mean_std(eval_means)} |"
@@ -128,9 +129,10 @@ def main(argv: list[str] | None = None) -> None:
             results = list(pool.map(_run, jobs))
     num_envs, num_steps = rollout_shape(args.env, args.num_envs)
     table = markdown_table(results, args.algos)
+    source = f" (table rebuilt from {runs_dir})" if args.report_only else f", {args.jobs} runs in parallel"
     header = (f"# {args.env}: PPO37 vs stock rsl_rl PPO\n\n{results[0].planned_env_steps} env steps a run"
               f" ({num_envs} envs x {num_steps} steps a rollout), seeds {sorted({r.seed for r in results})}"
-              f"{' (table rebuilt from ' + str(runs_dir) + ')' if args.report_only else f', {args.jobs} runs in parallel'}."
+              f"{source}."
               " Stock PPO: rsl_rl's PPO with the same network, rollout, epochs,"
               " minibatches, lr, gamma, lambda and clip range (see isaaclab_gr00t/gym/cli.py).\n\n")
     out.with_suffix(".md").write_text(header + table + "\n")

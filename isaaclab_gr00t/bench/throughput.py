@@ -107,7 +107,8 @@ class EpisodeReturnProbe(VecEnvWrapper):
     def __init__(self, env: VecEnv) -> None:
         super().__init__(env)
         # returns only: the probe's kernels run for every learner but are not the learner's work
-        self.statistics = RolloutStatistics(env.num_envs, env.get_observations(), str(env.device), count_nonfinite=False)
+        self.statistics = RolloutStatistics(env.num_envs, env.get_observations(), str(env.device),
+                                            count_nonfinite=False)
         self.env_step_seconds = 0.0
         """Host seconds spent in the wrapped env's ``step()`` so far (no sync added: the timing must not change the
         loop it measures)."""
@@ -214,7 +215,8 @@ def measure_learner(
         env_step_seconds = probe.env_step_seconds
         if profile_path:
             with silenced_stdout():
-                write_profile(lambda: runner.learn(2), device, profile_path, f"{name}: 2 iterations after the timed run")
+                write_profile(lambda: runner.learn(2), device, profile_path,
+                              f"{name}: 2 iterations after the timed run")
         # stock rsl_rl leaves its TensorBoard writer open; its thread would still write into the folder being removed
         writer = getattr(runner.logger, "writer", None)
         if writer is not None:

@@ -2,7 +2,8 @@
 
 Public names:
 
-- :class:`GR00TActor`, :class:`GR00TCritic`: models (``class_name`` ``isaaclab_gr00t.gr00t:GR00TActor`` / ``...:GR00TCritic``).
+- :class:`GR00TActor`, :class:`GR00TCritic`: models (``class_name`` ``isaaclab_gr00t.gr00t:GR00TActor`` /
+  ``...:GR00TCritic``).
 - :class:`GR00TActorCfg`, :class:`GR00TCriticCfg`: their Isaac Lab configclasses.
 - :class:`GR00TExportError`: raised by ``as_jit``/``as_onnx`` (a ``NotImplementedError``).
 - :class:`ChunkedActionEnv`: executes ``execute_steps`` chunk actions per PPO step.

@@ -28,10 +28,13 @@ class ActionAdapter:
             ValueError: If the shapes are inconsistent (the cfg field at fault is named).
         """
         if not 1 <= execute_steps <= horizon:
-            raise ValueError(f"GR00T cfg field 'execute_steps'={execute_steps} must be in [1, the model's action horizon {horizon}].")
+            raise ValueError(
+                f"GR00T cfg field 'execute_steps'={execute_steps} must be in [1, the model's action horizon {horizon}]."
+            )
         if output_dim % execute_steps:
             raise ValueError(
-                f"The actor output dimension {output_dim} is not a multiple of cfg field 'execute_steps'={execute_steps}."
+                f"The actor output dimension {output_dim} is not a multiple of cfg field"
+                f" 'execute_steps'={execute_steps}."
             )
         self.action_dim = output_dim // execute_steps
         if self.action_dim > padded_dim:

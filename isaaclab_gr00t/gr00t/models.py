@@ -83,7 +83,9 @@ class GR00TActor(MLPModel):
             )
         self.image_groups, self.obs_groups, self.obs_dim = split_obs_groups(obs, obs_groups[obs_set])
         if not self.image_groups and not self.obs_groups:
-            raise ValueError(f"GR00T actor observation set '{obs_set}' has no image or state group: {obs_groups[obs_set]}.")
+            raise ValueError(
+                f"GR00T actor observation set '{obs_set}' has no image or state group: {obs_groups[obs_set]}."
+            )
         self.obs_normalization = obs_normalization and self.obs_dim > 0
         self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if self.obs_normalization else nn.Identity()
 
@@ -103,7 +105,9 @@ class GR00TActor(MLPModel):
         # one prompt for every env, so never padded: the LM runs without a mask, on the causal flash kernel
         input_ids, _ = prompt_tokens(built.tokenizer, [instruction], views, config.tokens_per_view)
         self.register_buffer("input_ids", input_ids, persistent=False)
-        self.image_input = dict(pixel_scale=pixel_scale, pixel_offset=pixel_offset, channels_per_frame=channels_per_frame)
+        self.image_input = dict(
+            pixel_scale=pixel_scale, pixel_offset=pixel_offset, channels_per_frame=channels_per_frame
+        )
         self.lr_scales = {"action_head": action_head_lr_scale, "lora": lora_lr_scale, "std": std_lr_scale}
         # the checkpoint folder rebuilds the frozen weights, so PPO checkpoints leave them out
         trainable = {f"gr00t.{name}" for name, p in self.gr00t.named_parameters() if p.requires_grad}
@@ -163,9 +167,11 @@ class GR00TActor(MLPModel):
         if replay is not None and "chain" in replay.keys():
             self.policy.replay(replay)
         with torch.autocast("cuda", torch.bfloat16, enabled=self.autocast and obs.device.type == "cuda"):
-            context, state_tokens, features = self.shared.encode(obs, None if replay is None else replay.get("features"))
+            stored_features = None if replay is None else replay.get("features")
+            context, state_tokens, features = self.shared.encode(obs, stored_features)
             actions = self.policy.act(self._denoiser(context, state_tokens), stochastic_output)
-        self._rollout_extras = self._collect_extras(features, obs.batch_size[0]) if stochastic_output and replay is None else None
+        sampled = stochastic_output and replay is None
+        self._rollout_extras = self._collect_extras(features, obs.batch_size[0]) if sampled else None
         return actions
 
     def train(self, mode: bool = True) -> GR00TActor:
@@ -301,16 +307,21 @@ class GR00TCritic(MLPModel):
             ValueError: If ``value_input`` is unknown, or ``features`` finds no GR00T actor under ``share_key``.
         """
         if value_input not in ("features", "state"):
-            raise ValueError(f"GR00T critic cfg field 'value_input' must be 'features' or 'state', got {value_input!r}.")
+            raise ValueError(
+                f"GR00T critic cfg field 'value_input' must be 'features' or 'state', got {value_input!r}."
+            )
         shared = sharing.lookup(share_key) if value_input == "features" else None
         if value_input == "features" and shared is None:
             raise ValueError(
                 f"GR00T critic with value_input='features' found no GR00T actor published under share_key"
-                f" {share_key!r}: build the actor first (rsl_rl does) with the same share_key, or use value_input='state'."
+                f" {share_key!r}: build the actor first (rsl_rl does) with the same share_key, or use"
+                " value_input='state'."
             )
         self._shared = shared  # a plain attribute: the actor's parameters are not registered in the critic
         self.lr_scale = lr_scale
-        super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization, distribution_cfg)
+        super().__init__(
+            obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization, distribution_cfg
+        )
 
     def get_latent(
         self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state: HiddenState = None
@@ -322,7 +333,8 @@ class GR00TCritic(MLPModel):
 
     def optimizer_param_groups(self, base_lr: float) -> list[dict]:
         """One parameter group for PPO37 at ``lr_scale`` times the algorithm's learning rate."""
-        return [{"name": "value", "params": [p for p in self.parameters() if p.requires_grad], "lr": base_lr * self.lr_scale}]
+        params = [p for p in self.parameters() if p.requires_grad]
+        return [{"name": "value", "params": params, "lr": base_lr * self.lr_scale}]
 
     def as_jit(self) -> nn.Module:
         """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with actor features."""
@@ -366,7 +378,10 @@ def split_obs_groups(obs: TensorDict, groups: list[str]) -> tuple[list[str], lis
             groups_1d.append(group)
             dim_1d += obs[group].shape[-1]
         else:
-            raise ValueError(f"GR00T models take rank-2 or rank-4 observations, group '{group}' has shape {tuple(obs[group].shape)}.")
+            raise ValueError(
+                f"GR00T models take rank-2 or rank-4 observations, group '{group}' has shape"
+                f" {tuple(obs[group].shape)}."
+            )
     return image_groups, groups_1d, dim_1d
 
 

@@ -75,7 +75,7 @@ class EagerUpdate:
 
     def release_gradients(self, optimizer: torch.optim.Optimizer) -> None:
         """After the update: free the gradients, so the rollout does not hold a float32 copy of every trained
-        weight (4 GiB for GR00T N1.5's action head)."""
+        weight (2.8 GiB for the trained part of GR00T N1.5's action head)."""
         optimizer.zero_grad(set_to_none=True)
 
     def for_compiled_models(self) -> EagerUpdate:

@@ -84,8 +84,10 @@ def _presets(value: Any, source: str, field: str) -> dict[str, str]:
     """A preset name for every device kind: one name for all, or a name per kind (``{cpu: tiny, cuda: full}``)."""
     if isinstance(value, str):
         return {device: value for device in ENV_DEVICES}
-    if not isinstance(value, Mapping) or set(value) != set(ENV_DEVICES) or not all(isinstance(v, str) for v in value.values()):
-        raise SpecError(source, field, f"expected a preset name or a mapping of {', '.join(ENV_DEVICES)} to preset names")
+    names_per_device = isinstance(value, Mapping) and set(value) == set(ENV_DEVICES)
+    if not names_per_device or not all(isinstance(v, str) for v in value.values()):
+        raise SpecError(source, field,
+                        f"expected a preset name or a mapping of {', '.join(ENV_DEVICES)} to preset names")
     return dict(value)
 
 
@@ -166,7 +168,8 @@ def parse_task_spec(path: Path) -> TaskSpec:
         overrides = choice.get("overrides") or {}
         if not isinstance(overrides, Mapping):
             raise SpecError(source, f"{field}.overrides", "expected a mapping")
-        agents[entry_point] = AgentChoice(presets=_presets(choice["preset"], source, f"{field}.preset"), overrides=overrides)
+        presets = _presets(choice["preset"], source, f"{field}.preset")
+        agents[entry_point] = AgentChoice(presets=presets, overrides=overrides)
     default_agent = data.get("default_agent", "rsl_rl")
     if f"{default_agent}_cfg_entry_point" not in agents:
         raise SpecError(source, "default_agent", f"no agent entry point '{default_agent}_cfg_entry_point'")

@@ -65,7 +65,9 @@ def build_pair(obs: TensorDict, action_dim: int, size: str) -> dict[str, tuple[G
     return pairs
 
 
-def run_path(actor: GR00TActor, critic: GR00TCritic, obs: TensorDict, actions: torch.Tensor, replay: bool) -> PathOutputs:
+def run_path(
+    actor: GR00TActor, critic: GR00TCritic, obs: TensorDict, actions: torch.Tensor, replay: bool
+) -> PathOutputs:
     """Rollout forward (mean actions, values, stored extras), then the update's forward on ``actions``."""
     with torch.no_grad():
         mean_actions = actor(obs)

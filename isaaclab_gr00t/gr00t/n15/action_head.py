@@ -47,7 +47,8 @@ class FlowMatchingActionHead(nn.Module):
         self.position_embedding = nn.Embedding(cfg.max_seq_len, width) if cfg.add_pos_embed else None
 
     def train_only_slot(self, slot: int) -> None:
-        """Freeze every per-embodiment layer's weights but slot ``slot``'s (:meth:`CategorySpecificLinear.train_only_slot`)."""
+        """Freeze every per-embodiment layer's weights but slot ``slot``'s
+        (:meth:`CategorySpecificLinear.train_only_slot`)."""
         for module in self.modules():
             if isinstance(module, CategorySpecificLinear):
                 module.train_only_slot(slot)
@@ -93,7 +94,8 @@ class FlowMatchingActionHead(nn.Module):
             state_tokens: Output of :meth:`encode_state`, ``(B, 1, input_embedding_dim)``.
             actions_t: ``(B, horizon, action_dim)`` chunk at flow time t.
             timestep_bucket: ``(B,)`` long, ``int(t * num_timestep_buckets)``.
-            embodiment_id: ``(B,)`` long slot ids, or one ``int`` slot for the whole batch (no per-sample weight copies).
+            embodiment_id: ``(B,)`` long slot ids, or one ``int`` slot for the whole batch (no per-sample weight
+                copies).
             context_kv: :meth:`context_kv` of ``context``, computed here when None.
         """
         action_tokens = self.action_encoder(actions_t.to(state_tokens.dtype), timestep_bucket, embodiment_id)

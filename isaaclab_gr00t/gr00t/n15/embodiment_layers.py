@@ -87,7 +87,9 @@ class MultiEmbodimentActionEncoder(nn.Module):
         self.W2 = CategorySpecificLinear(num_slots, 2 * width, width)
         self.W3 = CategorySpecificLinear(num_slots, width, width)
 
-    def forward(self, actions: torch.Tensor, timesteps: torch.Tensor, embodiment_id: torch.Tensor | int) -> torch.Tensor:
+    def forward(
+        self, actions: torch.Tensor, timesteps: torch.Tensor, embodiment_id: torch.Tensor | int
+    ) -> torch.Tensor:
         """``actions`` ``(B, H, action_dim)``, ``timesteps`` ``(B,)`` buckets -> ``(B, H, width)``."""
         embedded = self.W1(actions, embodiment_id)
         time = action_time_sinusoid(timesteps[:, None].expand(-1, actions.shape[1]), embedded.shape[-1])
