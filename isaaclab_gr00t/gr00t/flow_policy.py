@@ -26,6 +26,8 @@ from rsl_rl.modules.distribution import Distribution, GaussianDistribution
 from rsl_rl.utils import resolve_class
 from tensordict import TensorDict
 
+from .n15.action_head import euler_integrate
+
 
 @dataclass
 class Denoiser:
@@ -48,9 +50,7 @@ class Denoiser:
 
     def integrate(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic Euler integration from t = 0 to 1."""
-        for k in range(self.num_steps):
-            x = x + self.velocity(x, self.step_indices(k)) / self.num_steps
-        return x
+        return euler_integrate(lambda chunk, k: self.velocity(chunk, self.step_indices(k)), x, self.num_steps)
 
     def mean_action(self) -> torch.Tensor:
         """The env action of the flow's ODE from the noise distribution's mode (x_0 = 0)."""

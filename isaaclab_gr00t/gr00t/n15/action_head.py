@@ -10,12 +10,23 @@ Actions come out normalized; the embodiment's statistics un-normalize them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn as nn
 
 from .config import ActionHeadConfig
 from .dit import DiT, KeyValue, VLSelfAttention
 from .embodiment_layers import CategorySpecificLinear, CategorySpecificMLP, MultiEmbodimentActionEncoder
+
+
+def euler_integrate(
+    velocity: Callable[[torch.Tensor, int], torch.Tensor], x: torch.Tensor, num_steps: int
+) -> torch.Tensor:
+    """Integrate ``velocity(x, k)`` from t = 0 to 1 in ``num_steps`` Euler steps, step ``k`` at t = k / num_steps."""
+    for step in range(num_steps):
+        x = x + velocity(x, step) / num_steps
+    return x
 
 
 class FlowMatchingActionHead(nn.Module):
@@ -119,10 +130,9 @@ class FlowMatchingActionHead(nn.Module):
         normalized action chunk at t = 1, in ``num_inference_timesteps`` steps; the context's cross-attention
         keys/values are computed once."""
         kv = self.context_kv(context)
-        steps = self.cfg.num_inference_timesteps
-        dt = 1.0 / steps
-        actions = noise
-        for step in range(steps):
+
+        def velocity(actions: torch.Tensor, step: int) -> torch.Tensor:
             bucket = self.timestep_bucket(step, noise.shape[0], noise.device)
-            actions = actions + dt * self.velocity(context, state_tokens, actions, bucket, embodiment_id, context_kv=kv)
-        return actions
+            return self.velocity(context, state_tokens, actions, bucket, embodiment_id, context_kv=kv)
+
+        return euler_integrate(velocity, noise, self.cfg.num_inference_timesteps)
