@@ -46,6 +46,15 @@ class CategorySpecificLinear(nn.Module):
         self.W.requires_grad_(False)
         self.b.requires_grad_(False)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """A state dict written while every slot trained (no ``slot_W``/``slot_b``) gives the trained slot from its
+        ``W``/``b``."""
+        if self.trained_slot is not None:
+            for slot_key, full_key in (("slot_W", "W"), ("slot_b", "b")):
+                if prefix + slot_key not in state_dict and prefix + full_key in state_dict:
+                    state_dict[prefix + slot_key] = state_dict[prefix + full_key][self.trained_slot]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def published_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``W`` and ``b`` with the trained slot's current weights in place (the published layout)."""
         if self.trained_slot is None:

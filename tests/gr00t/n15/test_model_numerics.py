@@ -241,3 +241,13 @@ def test_context_keys_values_cast_the_context_once_under_autocast(tiny_model):
     (per_projection, bytes_per_projection), (once, bytes_once) = results["per projection"], results["once"]
     assert all(torch.equal(a, b) for a, b in zip(once, per_projection)) and len(once) == len(per_projection) > 2
     assert bytes_once < bytes_per_projection  # one cast context kept for the backward pass, not one per projection
+
+
+def test_a_state_dict_of_every_slot_training_loads_into_one_slot_training(tiny_model):
+    """PPO checkpoints written while the whole W/b trained (no slot_W/slot_b) load strictly: the slot comes from W/b."""
+    one_slot = GR00TN15(N15Config.preset("tiny")).eval()
+    one_slot.action_head.train_only_slot(24)
+    one_slot.load_state_dict(tiny_model.state_dict(), strict=True)
+    layer, source = one_slot.action_head.action_decoder.layer1, tiny_model.action_head.action_decoder.layer1
+    assert torch.equal(layer.slot_W, source.W[24]) and torch.equal(layer.slot_b, source.b[24])
+    assert torch.equal(layer.W, source.W)
