@@ -17,8 +17,8 @@ over ``--minibatches`` minibatches, each accumulated over ``--micro-batches`` ba
 ``--compile`` compiles its transformer blocks (``compile_blocks``; the untimed warm-ups include the compilation).
 ``--profile FILE`` writes the optimized variant's kernel table (one rollout forward, one update) to FILE.
 
-It prints a markdown table (memory from ``torch.cuda.max_memory_allocated``: the weights and optimizer state after
-construction, and the peak of the rollout and of the update; samples/s, matrix TFLOP/s counted
+It prints a markdown table (memory: ``torch.cuda.memory_allocated`` after construction, the weights only, and the
+peak of the rollout and of the update as PPO37Runner logs them; samples/s, matrix TFLOP/s counted
 from the config by :mod:`isaaclab_gr00t.bench.gr00t_flops` and their fraction of ``--peak-tflops``) and the time of
 each part of one rollout forward of the first variant.
 """
@@ -36,11 +36,14 @@ from tensordict import TensorDict
 
 from isaaclab_gr00t.bench.gr00t_flops import policy_flops
 from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic
+from isaaclab_gr00t.runner.ppo37_runner import peak_memory
 from isaaclab_gr00t.testing.gr00t_numerics import GROUPS, camera_batch
 
 VARIANTS = {"optimized": ("bfloat16", True), "plain": ("float32", False)}
 """Variant -> (weight dtype, whether the update replays the stored backbone features)."""
 PER_STEP = "DiT per Euler step"
+MEMORY_COLUMNS = ("construction", "Perf/peak_memory_rollout_gib", "Perf/peak_memory_update_gib")
+"""Keys of the memory a variant reports: after construction, then :func:`peak_memory` of each phase."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -127,7 +130,7 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
     optimizer = torch.optim.AdamW([{"params": g["params"], "lr": g["lr"]} for g in groups])
     actor.train()
     critic.train()
-    memory = {"construction": _gib(torch.cuda.memory_allocated(device)) if device.type == "cuda" else "n/a (CPU)"}
+    memory = {"construction": torch.cuda.memory_allocated(device) / 2**30} if device.type == "cuda" else {}
     flops = policy_flops(actor.gr00t.config, _views(actor, obs), actor.input_ids.shape[1])
     rollout_flops = sum(flops.values())
     update_flops = 3 * (rollout_flops - flops["vision"] - flops["language model"])  # forward + backward of the head
@@ -145,17 +148,18 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
         )
     except torch.OutOfMemoryError:
         rates, parts = "out of memory | out of memory | - | -", {}
-    peaks = " | ".join(memory.get(phase, "out of memory") for phase in ("construction", "rollout", "update"))
+    peaks = _memory_cells(memory, device)
     row = (f"| {variant} | {dtype} | {_device_name(device)} | {args.batch} | {args.micro_batches}"
            f" | {'yes' if checkpointing else 'no'} | {'yes' if compiled else 'no'} | {peaks} | {rates} |")
     return row, parts
 
 
 def _measure(args, device, actor, critic, obs, optimizer, groups, replay_features: bool,
-             memory: dict[str, str]) -> tuple[float, float]:
+             memory: dict[str, float]) -> tuple[float, float]:
     """Time the rollout forwards and the PPO update (after an untimed warm-up of each); return samples/s of each and
-    write each phase's peak memory into ``memory``."""
-    _reset_peak(device)
+    add each phase's peak memory to ``memory``."""
+    if device.type == "cuda":  # the rollout's peak from here on
+        torch.cuda.reset_peak_memory_stats(device)
     with torch.inference_mode():
         _rollout_step(actor, critic, obs)
         _sync(device)
@@ -164,9 +168,8 @@ def _measure(args, device, actor, critic, obs, optimizer, groups, replay_feature
             rollout = _rollout_step(actor, critic, obs)
         _sync(device)
         rollout_rate = args.batch * args.rollout_steps / (time.perf_counter() - start)
-    memory["rollout"] = _peak(device)
+    memory |= peak_memory(str(device), "rollout")  # and the update's from here on
     update_batch = _update_batch(actor, rollout, replay_features)
-    _reset_peak(device)
     _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
     _sync(device)
     start = time.perf_counter()
@@ -174,7 +177,7 @@ def _measure(args, device, actor, critic, obs, optimizer, groups, replay_feature
         _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
     _sync(device)
     update_rate = args.batch * args.epochs / (time.perf_counter() - start)
-    memory["update"] = _peak(device)
+    memory |= peak_memory(str(device), "update")
     return rollout_rate, update_rate
 
 
@@ -288,18 +291,11 @@ def _tflops(flops_per_sample: float, samples_per_s: float, args) -> str:
     return f"{rate:.3g} ({rate / args.peak_tflops:.0%})"
 
 
-def _gib(num_bytes: int) -> str:
-    return f"{num_bytes / 2**30:.2f}"
-
-
-def _reset_peak(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def _peak(device: torch.device) -> str:
-    """GiB held at most since the last :func:`_reset_peak` (``n/a`` on the CPU)."""
-    return _gib(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else "n/a (CPU)"
+def _memory_cells(memory: dict[str, float], device: torch.device) -> str:
+    """The table's memory cells in GiB: ``out of memory`` for a phase that did not finish, ``n/a (CPU)`` on the CPU."""
+    if device.type != "cuda":
+        return " | ".join(["n/a (CPU)"] * len(MEMORY_COLUMNS))
+    return " | ".join(f"{memory[key]:.2f}" if key in memory else "out of memory" for key in MEMORY_COLUMNS)
 
 
 def _sync(device: torch.device) -> None:

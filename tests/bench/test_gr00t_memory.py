@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from isaaclab_gr00t.bench import gr00t_memory
 
@@ -50,3 +51,9 @@ def test_benchmark_checkpoints_and_profiles_the_optimized_variant(tmp_path):
     assert "| yes |" in rows["optimized"] and "| no |" in rows["plain"]
     text = profile.read_text()
     assert "## one rollout forward" in text and "## one update epoch" in text and "aten::linear" in text
+
+
+def test_memory_cells_show_gib_per_phase_and_the_phase_that_ran_out():
+    memory = {"construction": 6.641, "Perf/peak_memory_rollout_gib": 12.125}  # the update ran out of memory
+    assert gr00t_memory._memory_cells(memory, torch.device("cuda")) == "6.64 | 12.12 | out of memory"
+    assert gr00t_memory._memory_cells({}, torch.device("cpu")) == "n/a (CPU) | n/a (CPU) | n/a (CPU)"
