@@ -55,6 +55,19 @@ def test_agents_follow_the_stock_lift_agent():
         assert (cfg.algorithm.gamma, cfg.algorithm.lam) == (0.995, 0.90)
     assert type(stock.algorithm).__name__ == "RslRlPpoAlgorithmCfg" and stock.actor.obs_normalization
     assert type(ppo37.algorithm).__name__ == "PPO37AlgorithmCfg"
+    # the details that slowed the lift are off: stock's std parameterization and init, no reward or obs clipping
+    assert ppo37.actor.distribution_cfg.std_type == stock.actor.distribution_cfg.std_type == "scalar"
+    assert ppo37.actor.distribution_cfg.init_std == stock.actor.distribution_cfg.init_std
+    algorithm = ppo37.algorithm
+    assert not (algorithm.orthogonal_init or algorithm.reward_scaling or algorithm.normalize_advantage_per_mini_batch)
+    assert algorithm.obs_clip is None and algorithm.adam_eps == stock_adam_eps()
+
+
+def stock_adam_eps() -> float:
+    """The Adam epsilon rsl_rl's PPO builds its optimizer with (torch's default)."""
+    import inspect
+
+    return inspect.signature(torch.optim.Adam).parameters["eps"].default
 
 
 def test_camera_task_adds_two_warp_cameras_image_groups_and_the_instruction():
