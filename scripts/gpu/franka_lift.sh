@@ -4,7 +4,8 @@
 #   scripts/gpu/franka_lift.sh OUT_DIR [envonly|learn|camera|video|all]
 #
 #   envonly  env-only steps/s of GR00T-Franka-Lift (4096 envs) and GR00T-Franka-Lift-Camera (512 envs)  ~3 min
-#   learn    PPO37 and stock rsl_rl on GR00T-Franka-Lift, 4096 envs, $ITERATIONS (200) iterations each, then
+#   learn    PPO37 and stock rsl_rl on GR00T-Franka-Lift, 4096 envs, $ITERATIONS (200) iterations each, seed
+#            $SEED (42), then
 #            OUT_DIR/learning.{md,png,json}: return and Metrics/success_rate against env steps and wall time.
 #            With two GPUs visible the two agents train at the same time, one per GPU (~5.5 min), else one
 #            after the other (~11 min: run it as its own command)
@@ -25,6 +26,7 @@ STEP=${2:-all}
 PYTHON=${PYTHON:-python}
 ISAACLAB=${ISAACLAB:-isaaclab}
 ITERATIONS=${ITERATIONS:-200}
+SEED=${SEED:-42}
 CAMERA_SECONDS=${CAMERA_SECONDS:-240}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
@@ -42,7 +44,7 @@ envonly() {
 }
 
 train_lift() {  # $1: agent entry point, $2: device
-  "$ISAACLAB" train --rl_library rsl_rl --task GR00T-Franka-Lift --agent "$1" --device "$2" --seed 42 \
+  "$ISAACLAB" train --rl_library rsl_rl --task GR00T-Franka-Lift --agent "$1" --device "$2" --seed "$SEED" \
     env.scene.num_envs=4096 agent.max_iterations="$ITERATIONS" agent.save_interval=50 agent.device="$2"
 }
 

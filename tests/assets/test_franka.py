@@ -1,4 +1,5 @@
-"""The bundled Franka Panda: Isaac Lab's kinematics, names and prim paths, and it holds its pose under the stock gains."""
+"""The bundled Franka Panda: Isaac Lab's kinematics, names and prim paths, and it holds its pose under the stock
+gains."""
 
 from __future__ import annotations
 

@@ -148,7 +148,8 @@ def test_agent_overrides_change_only_the_learner_of_the_tasks_own_config():
     ("torch_compile_mode", "expected KEY=VALUE"),
 ])
 def test_bad_agent_overrides_name_what_is_wrong(override, message):
-    task_cfg = {"torch_compile_mode": None, "algorithm": {"class_name": "PPO", "learning_rate": 3e-4}, "learning_rate": 1}
+    task_cfg = {"torch_compile_mode": None, "algorithm": {"class_name": "PPO", "learning_rate": 3e-4},
+                "learning_rate": 1}
     with pytest.raises(ValueError, match=re.escape(message)):
         throughput.learner_configs(task_cfg, [override])
 

@@ -52,7 +52,8 @@ def test_embodiment_statistics_map_state_and_actions(tiny_checkpoint):
     assert not torch.allclose(mapped.state_map.normalize(raw_state), raw_state)
     with torch.no_grad():
         executed = plain(obs)  # the model's [-1, 1] actions (identity map)
-        torch.testing.assert_close(mapped.action_map.unnormalize(mapped.action_map.normalize(executed)), executed.clamp(-1, 1))
+        round_trip = mapped.action_map.unnormalize(mapped.action_map.normalize(executed))
+        torch.testing.assert_close(round_trip, executed.clamp(-1, 1))
     with pytest.raises(ValueError, match="state statistics describe 6 dimensions"):
         _actor(tiny_checkpoint, _obs(state_dim=5), embodiment="gr1")
 
@@ -171,7 +172,9 @@ def test_gradient_checkpointing_gives_the_same_action_head_gradients():
         actor.train()
         head = actor.gr00t.action_head
         runs = {"dit": 0, "vlsa": 0}
-        for name, block in (("dit", head.model.transformer_blocks[0]), ("vlsa", head.vl_self_attention.transformer_blocks[0])):
+        first_blocks = (("dit", head.model.transformer_blocks[0]),
+                        ("vlsa", head.vl_self_attention.transformer_blocks[0]))
+        for name, block in first_blocks:
             block.register_forward_pre_hook(lambda *_, name=name: runs.__setitem__(name, runs[name] + 1))
         actor(obs).square().sum().backward()
         steps = actor.gr00t.config.action_head.num_inference_timesteps

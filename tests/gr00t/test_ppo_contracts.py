@@ -118,7 +118,8 @@ def test_micro_batch_gradients_equal_full_batch(env, make_runner_cfg):
     def ppo_loss(indices: torch.Tensor) -> torch.Tensor:
         obs = batch.observations[indices]
         alg.actor(obs, stochastic_output=True)
-        ratio = torch.exp(alg.actor.get_output_log_prob(batch.actions[indices]) - batch.old_actions_log_prob[indices].squeeze(-1))
+        log_prob = alg.actor.get_output_log_prob(batch.actions[indices])
+        ratio = torch.exp(log_prob - batch.old_actions_log_prob[indices].squeeze(-1))
         advantages = batch.advantages[indices].squeeze(-1)
         surrogate = torch.max(-advantages * ratio, -advantages * ratio.clamp(0.8, 1.2)).mean()
         value_loss = (alg.critic(obs) - batch.returns[indices]).pow(2).mean()

@@ -68,7 +68,8 @@ CNN_MODEL = {
 
 def cnn_train_cfg(**algorithm) -> dict:
     """:func:`train_cfg` with CNN actor and critic reading the policy state and the image."""
-    actor = {**CNN_MODEL, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"}}
+    distribution = {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"}
+    actor = {**CNN_MODEL, "distribution_cfg": distribution}
     cfg = train_cfg(actor=actor, critic=dict(CNN_MODEL), **algorithm)
     cfg["obs_groups"] = {"actor": ["policy", "image"], "critic": ["policy", "image"]}
     return cfg

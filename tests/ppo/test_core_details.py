@@ -117,7 +117,8 @@ def test_clipped_surrogate_is_pessimistic(kit, sign):
 
 
 def test_clipped_surrogate_max_has_torch_max_values_and_gradients():
-    """PPO37's two-kernel max gives the clipped surrogate (detail 8) torch.max's loss and ratio gradient, ties included."""
+    """PPO37's two-kernel max gives the clipped surrogate (detail 8) torch.max's loss and ratio gradient, ties
+    included."""
     clip = 0.2
     # ratios inside the clip range (where the two terms tie), on its bounds and outside; advantages of both signs and 0
     ratio_values = torch.tensor([0.5, 0.5, 0.8, 0.9, 1.0, 1.1, 1.2, 1.5, 1.5, 1.0, 3.0])

@@ -150,7 +150,9 @@ def test_specs_built_on_each_other_register_in_any_file_order(tmp_path):
 BAD_SPECS = {
     "unknown base task": (lambda i, m: cartpole_spec(i, base="Isaac-No-Such-Task"), "base"),
     "unknown env field": (lambda i, m: cartpole_spec(i, env="rew_scale_nothing: 1.0"), "env.rew_scale_nothing"),
-    "unknown nested env field": (lambda i, m: cartpole_spec(i, env="scene.no_such_thing: 3"), "env.scene.no_such_thing"),
+    "unknown nested env field": (
+        lambda i, m: cartpole_spec(i, env="scene.no_such_thing: 3"), "env.scene.no_such_thing"
+    ),
     "wrong env type": (lambda i, m: cartpole_spec(i, env="rew_scale_alive: fast"), "env.rew_scale_alive"),
     "missing asset file": (
         lambda i, m: cartpole_spec(i, env="scene.cartpole.spawn.usd_path: /no/such/robot.usda"),
@@ -164,9 +166,13 @@ BAD_SPECS = {
         lambda i, m: cartpole_spec(i, agent_overrides="{algorithm: {gama: 0.9}}"),
         "agent.algorithm.gama",
     ),
-    "wrong agent type": (lambda i, m: cartpole_spec(i, agent_overrides="{max_iterations: many}"), "agent.max_iterations"),
+    "wrong agent type": (
+        lambda i, m: cartpole_spec(i, agent_overrides="{max_iterations: many}"), "agent.max_iterations"
+    ),
     "duplicate task id": (lambda i, m: cartpole_spec("GR00T-Cartpole-Direct"), "id"),
-    "unknown top-level field": (lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents: {{}}\ncolour: blue\n", "colour"),
+    "unknown top-level field": (
+        lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents: {{}}\ncolour: blue\n", "colour"
+    ),
     "missing id": (lambda i, m: "base: GR00T-Cartpole-Direct\nagents: {}\n", "id"),
     "unknown preset": (
         lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents:\n  rsl_rl_cfg_entry_point: {{preset: nope}}\n",
@@ -178,7 +184,8 @@ BAD_SPECS = {
         "preset",
     ),
     "preset mapping without a device kind": (
-        lambda i, m: f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents:\n  rsl_rl_cfg_entry_point: {{preset: {{cpu: stock_ppo}}}}\n",
+        lambda i, m: (f"id: {i}\nbase: GR00T-Cartpole-Direct\nagents:\n"
+                      "  rsl_rl_cfg_entry_point: {preset: {cpu: stock_ppo}}\n"),
         "agents.rsl_rl_cfg_entry_point.preset",
     ),
     "env_class not module:Class": (lambda i, m: cartpole_spec(i, env_class="MaskResetCartpoleEnv"), "env_class"),

@@ -74,7 +74,8 @@ class OfflineCli:
         result = subprocess.run(
             [ISAACLAB, *args], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=timeout
         )
-        assert result.returncode == 0, f"isaaclab {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        output = f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        assert result.returncode == 0, f"isaaclab {' '.join(args)} failed:\n{output}"
         return result
 
     def play_until(
