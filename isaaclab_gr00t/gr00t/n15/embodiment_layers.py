@@ -56,9 +56,8 @@ class CategorySpecificLinear(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def published_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``W`` and ``b`` with the trained slot's current weights in place (the published layout)."""
-        if self.trained_slot is None:
-            return self.W, self.b
+        """``W`` and ``b`` with the trained slot's current weights in place (the published layout); after
+        :meth:`train_only_slot`."""
         slot = torch.tensor([self.trained_slot], device=self.W.device)
         return self.W.index_copy(0, slot, self.slot_W[None]), self.b.index_copy(0, slot, self.slot_b[None])
 
