@@ -14,6 +14,9 @@ INSTALL_REQUIRES = [
     "peft>=0.13",
     "matplotlib",
     "imageio",
+    # GR00T datasets (LeRobot v2): parquet tables and h264 videos
+    "pyarrow>=15",
+    "av>=12",
     # build-time packages of the bundled Franka Panda (isaaclab_gr00t/assets/franka.py): the Panda MJCF and
     # meshes ship in gymnasium-robotics; mujoco-usd-converter 0.6.1 is the release for Isaac Lab's mujoco 3.12
     "gymnasium-robotics==1.4.2",
