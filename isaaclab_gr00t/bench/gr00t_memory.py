@@ -125,7 +125,7 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
             obs, GROUPS, "actor", args.action_dim, size=args.size, lora_rank=args.lora_rank, dtype=dtype,
             policy=args.policy, pixel_offset=0.5, gradient_checkpointing=checkpointing, compile_blocks=compiled,
         )
-        critic = GR00TCritic(obs, GROUPS, "critic", 1)
+        critic = GR00TCritic(obs, GROUPS, "critic", 1, cnns=actor.cnns)
     groups = actor.optimizer_param_groups(3e-4) + critic.optimizer_param_groups(3e-4)
     optimizer = torch.optim.AdamW([{"params": g["params"], "lr": g["lr"]} for g in groups])
     actor.train()
