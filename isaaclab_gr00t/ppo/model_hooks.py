@@ -7,19 +7,29 @@ stochastic_output)``, ``get_output_log_prob``, ``output_entropy``, ``output_std`
 ``as_jit``/``as_onnx``. A model that subclasses ``MLPModel`` without building its MLP trunk (no ``mlp`` attribute)
 keeps its own initialization (PPO37's orthogonal init skips it).
 
-Each protocol below is one optional hook. PPO37 asks ``isinstance(model, Hook)`` where the hook matters and uses the
-plain rsl_rl behaviour otherwise, so a model implements only what it needs. The GR00T actor and critic
+Each protocol below is one optional hook. PPO37 asks :func:`offers` where the hook matters and uses the plain
+rsl_rl behaviour otherwise, so a model implements only what it needs. The GR00T actor and critic
 (:mod:`isaaclab_gr00t.gr00t.models`) implement all of them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from tensordict import TensorDict
 
 
-@runtime_checkable
+def offers(model: object, hook: type) -> bool:
+    """Whether ``model`` has every member that the ``hook`` protocol names.
+
+    Not ``isinstance`` with a runtime-checkable protocol: since Python 3.12 that looks members up statically, which
+    misses what an ``nn.Module`` keeps in ``_modules`` (rsl_rl's ``cnns``) and what a ``torch.compile`` wrapper
+    forwards to its model.
+    """
+    members = {name for name in vars(hook) if not name.startswith("_")} | set(vars(hook).get("__annotations__", {}))
+    return all(hasattr(model, name) for name in members)
+
+
 class StoresRolloutExtras(Protocol):
     """A model that keeps per-transition tensors with the rollout and reads them back in the update.
 
@@ -38,7 +48,6 @@ class StoresRolloutExtras(Protocol):
         """Use ``extras`` (stored rows of :attr:`rollout_extras`) in the next forward, which is the update's."""
 
 
-@runtime_checkable
 class GroupsParameters(Protocol):
     """A model whose parameters train in groups of their own learning rates (the learning-rate scales).
 
@@ -53,7 +62,6 @@ class GroupsParameters(Protocol):
         """
 
 
-@runtime_checkable
 class ChecksGradients(Protocol):
     """A model that can recompute activations in the backward pass (gradient checkpointing) to save memory.
 
@@ -66,7 +74,6 @@ class ChecksGradients(Protocol):
     """Whether the model recomputes activations in the backward pass."""
 
 
-@runtime_checkable
 class SharesEncoder(Protocol):
     """An actor whose observation encoder the critic reuses: rsl_rl's ``share_cnn_encoders``.
 

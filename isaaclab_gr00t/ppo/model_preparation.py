@@ -17,7 +17,7 @@ from rsl_rl.storage import RolloutStorage
 
 from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orthogonal_init_, use_channels_last
 
-from .model_hooks import GroupsParameters
+from .model_hooks import GroupsParameters, offers
 
 
 def prepare_models(actor: nn.Module, critic: nn.Module, cfg, storage: RolloutStorage, device: str,
@@ -86,7 +86,7 @@ def optimizer_param_groups(actor: nn.Module, critic: nn.Module, base_lr: float) 
     seen: set[int] = set()
     groups = []
     for model in (actor, critic):
-        if isinstance(model, GroupsParameters):
+        if offers(model, GroupsParameters):
             model_groups = model.optimizer_param_groups(base_lr)
         else:
             model_groups = [{"params": list(model.parameters()), "lr": base_lr}]

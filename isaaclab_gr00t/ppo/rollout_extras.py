@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 from tensordict import TensorDict
 
-from .model_hooks import StoresRolloutExtras
+from .model_hooks import StoresRolloutExtras, offers
 
 
 class RolloutExtras:
@@ -56,6 +56,6 @@ class NoRolloutExtras:
 
 def rollout_extras_store(model: nn.Module, num_steps: int, num_envs: int) -> RolloutExtras | NoRolloutExtras:
     """The store for ``model``: :class:`RolloutExtras` if it offers the hook, else :class:`NoRolloutExtras`."""
-    if isinstance(model, StoresRolloutExtras):
+    if offers(model, StoresRolloutExtras):
         return RolloutExtras(model, num_steps, num_envs)
     return NoRolloutExtras()
