@@ -53,16 +53,11 @@ def _make_env(task: str, num_envs: int | None, device: str | None, cameras: dict
     return gym.make(task, cfg=env_cfg)
 
 
-def _synchronize(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.synchronize(device)
-
-
 def envonly(task: str, num_envs: int | None, steps: int, device: str | None) -> dict:
     """Env steps/s with uniform random actions in [-1, 1], after a short warm-up."""
     import torch
+
+    from .common import synchronize
 
     started = time.perf_counter()
     env = _make_env(task, num_envs, device)
@@ -76,11 +71,11 @@ def envonly(task: str, num_envs: int | None, steps: int, device: str | None) -> 
 
     for _ in range(10):
         env.step(actions())
-    _synchronize(str(unwrapped.device))
+    synchronize(unwrapped.device)
     start = time.perf_counter()
     for _ in range(steps):
         env.step(actions())
-    _synchronize(str(unwrapped.device))
+    synchronize(unwrapped.device)
     elapsed = time.perf_counter() - start
     result = {"task": task, "num_envs": unwrapped.num_envs, "device": str(unwrapped.device), "steps": steps,
               "env_steps_per_s": steps * unwrapped.num_envs / elapsed, "ms_per_step": 1000 * elapsed / steps,

@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 from tensordict import TensorDict
 
+from isaaclab_gr00t.bench.common import device_name, reset_peak_memory, synchronize
 from isaaclab_gr00t.bench.gr00t_flops import policy_flops
 from isaaclab_gr00t.gr00t import GR00TActor, GR00TCritic
 from isaaclab_gr00t.runner.ppo37_runner import peak_memory
@@ -125,7 +126,7 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
             obs, GROUPS, "actor", args.action_dim, size=args.size, lora_rank=args.lora_rank, dtype=dtype,
             policy=args.policy, pixel_offset=0.5, gradient_checkpointing=checkpointing, compile_blocks=compiled,
         )
-        critic = GR00TCritic(obs, GROUPS, "critic", 1)
+        critic = GR00TCritic(obs, GROUPS, "critic", 1, cnns=actor.cnns)
     groups = actor.optimizer_param_groups(3e-4) + critic.optimizer_param_groups(3e-4)
     optimizer = torch.optim.AdamW([{"params": g["params"], "lr": g["lr"]} for g in groups])
     actor.train()
@@ -149,7 +150,7 @@ def _run_variant(args, device: torch.device, variant: str) -> tuple[str, dict[st
     except torch.OutOfMemoryError:
         rates, parts = "out of memory | out of memory | - | -", {}
     peaks = _memory_cells(memory, device)
-    row = (f"| {variant} | {dtype} | {_device_name(device)} | {args.batch} | {args.micro_batches}"
+    row = (f"| {variant} | {dtype} | {device_name(device)} | {args.batch} | {args.micro_batches}"
            f" | {'yes' if checkpointing else 'no'} | {'yes' if compiled else 'no'} | {peaks} | {rates} |")
     return row, parts
 
@@ -158,24 +159,23 @@ def _measure(args, device, actor, critic, obs, optimizer, groups, replay_feature
              memory: dict[str, float]) -> tuple[float, float]:
     """Time the rollout forwards and the PPO update (after an untimed warm-up of each); return samples/s of each and
     add each phase's peak memory to ``memory``."""
-    if device.type == "cuda":  # the rollout's peak from here on
-        torch.cuda.reset_peak_memory_stats(device)
+    reset_peak_memory(device)  # the rollout's peak from here on
     with torch.inference_mode():
         _rollout_step(actor, critic, obs)
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         for _ in range(args.rollout_steps):
             rollout = _rollout_step(actor, critic, obs)
-        _sync(device)
+        synchronize(device)
         rollout_rate = args.batch * args.rollout_steps / (time.perf_counter() - start)
     memory |= peak_memory(str(device), "rollout")  # and the update's from here on
     update_batch = _update_batch(actor, rollout, replay_features)
     _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
-    _sync(device)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(args.epochs):
         _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
-    _sync(device)
+    synchronize(device)
     update_rate = args.batch * args.epochs / (time.perf_counter() - start)
     memory |= peak_memory(str(device), "update")
     return rollout_rate, update_rate
@@ -202,12 +202,12 @@ def _profile(args, device, actor, critic, obs, optimizer, groups) -> None:
     with profile(activities=activities) as rollout_profile:
         with torch.inference_mode():
             rollout = _rollout_step(actor, critic, obs)
-        _sync(device)
+        synchronize(device)
     tables.append(("one rollout forward", rollout_profile))
     update_batch = _update_batch(actor, rollout, replay_features=True)
     with profile(activities=activities) as update_profile:
         _update_epoch(args, device, actor, critic, obs, optimizer, groups, *update_batch)
-        _sync(device)
+        synchronize(device)
     tables.append(("one update epoch", update_profile))
     text = "\n\n".join(f"## {title}\n{p.key_averages().table(sort_by=sort_by, row_limit=30)}" for title, p in tables)
     args.profile.write_text(text)
@@ -259,7 +259,7 @@ def _part_times(actor: GR00TActor, critic: GR00TCritic, obs: TensorDict, device:
     try:
         with torch.inference_mode():
             _rollout_step(actor, critic, obs)
-        _sync(device)
+        synchronize(device)
     finally:
         for handle in handles:
             handle.remove()
@@ -296,17 +296,6 @@ def _memory_cells(memory: dict[str, float], device: torch.device) -> str:
     if device.type != "cuda":
         return " | ".join(["n/a (CPU)"] * len(MEMORY_COLUMNS))
     return " | ".join(f"{memory[key]:.2f}" if key in memory else "out of memory" for key in MEMORY_COLUMNS)
-
-
-def _sync(device: torch.device) -> None:
-    """Wait for queued device work so timings are real."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _device_name(device: torch.device) -> str:
-    """Readable device name for the table."""
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from isaaclab.utils import to_dict
 
-from isaaclab_gr00t.bench.throughput import require_at_least_one, silenced_stdout, synchronize
+from isaaclab_gr00t.bench.common import require_at_least_one, silenced_stdout, synchronize
 from isaaclab_gr00t.registration import project_agent_cfg
 from isaaclab_gr00t.runner import PPO37Runner
 from isaaclab_gr00t.testing.point_mass import PointMassVecEnv, point_mass_train_cfg

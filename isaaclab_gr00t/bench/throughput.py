@@ -31,19 +31,24 @@ import dataclasses
 import importlib.metadata
 import inspect
 import os
-import platform
-import re
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 
 import torch
-import yaml
 from rsl_rl.algorithms import PPO
 from rsl_rl.env import VecEnv
 from rsl_rl.runners import OnPolicyRunner
 
+from isaaclab_gr00t.bench.common import (
+    device_name,
+    peak_memory_mib,
+    require_at_least_one,
+    reset_peak_memory,
+    silenced_stdout,
+    synchronize,
+)
 from isaaclab_gr00t.envs import VecEnvWrapper
 from isaaclab_gr00t.runner import PPO37Runner
 from isaaclab_gr00t.runner.rollout_statistics import RolloutStatistics
@@ -56,7 +61,6 @@ TRAIN_BACKEND_FLAGS = {
 """What isaaclab_rl's ``train_rsl_rl.run`` sets around training (Isaac Lab 3.0.0)."""
 STOCK_AGENT_ENTRY_POINT = "rsl_rl_stock_cfg_entry_point"
 """A task's stock rsl_rl agent (what ``isaaclab train --agent rsl_rl_stock_cfg_entry_point`` runs), when it has one."""
-EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 @dataclass
@@ -122,36 +126,9 @@ class EpisodeReturnProbe(VecEnvWrapper):
         return obs, rewards, dones, extras
 
 
-def synchronize(device: str) -> None:
-    """Wait for queued device work, so wall-clock timings cover it."""
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
 
 
-@contextlib.contextmanager
-def silenced_stdout():
-    """Drop what rsl_rl prints (model summaries, the per-iteration report): the benchmarks print their own table."""
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        yield
 
-
-def require_at_least_one(parser: argparse.ArgumentParser, args: argparse.Namespace, names: tuple[str, ...]) -> None:
-    """Stop with a usage error naming the first of the ``--names`` options that is below 1."""
-    for name in names:
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-
-
-def reset_peak_memory(device: str) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def peak_memory_mib(device: str) -> float | None:
-    """Peak memory allocated through torch (Warp/Newton buffers are not counted); None on CPU."""
-    if torch.device(device).type != "cuda":
-        return None
-    return torch.cuda.max_memory_allocated(device) / 2**20
 
 
 def measure_env_only(env: VecEnv, steps: int, device: str) -> LearnerResult:
@@ -253,42 +230,21 @@ def stock_algorithm(algorithm: dict) -> dict:
 
 
 def apply_agent_overrides(cfg: dict, overrides: list[str]) -> dict:
-    """A copy of the agent config dict with ``KEY=VALUE`` overrides applied (dotted keys, YAML values).
+    """A copy of the agent config dict with ``KEY=VALUE`` overrides applied (dotted keys, YAML values), read and set
+    as task specs set theirs (:mod:`isaaclab_gr00t.registration.overrides`).
 
     Only keys the config already has may be set, so a misspelt key fails instead of being ignored.
     """
+    # importing the registration package registers the tasks: only when there are overrides
+    from isaaclab_gr00t.registration.overrides import parse_key_value, set_in_dict
+
     cfg = copy.deepcopy(cfg)
     for override in overrides:
-        path, text = parse_override(override)
-        *parents, leaf = path
-        node = cfg
-        for depth, part in enumerate(parents):
-            node = node.get(part) if isinstance(node, dict) else None
-            if not isinstance(node, dict):
-                raise ValueError(f"--agent_override {override!r}: {'.'.join(parents[:depth + 1])!r} is not a section "
-                                 "of the task's agent config")
-        if leaf not in node:
-            raise ValueError(f"--agent_override {override!r}: the task's agent config has no field {'.'.join(path)!r}; "
-                             f"fields here: {', '.join(sorted(node))}")
-        node[leaf] = yaml_value(text)
+        source = f"--agent_override {override!r}"
+        set_in_dict(cfg, *parse_key_value(override, source), source)
     return cfg
 
 
-def parse_override(override: str) -> tuple[list[str], str]:
-    """``"a.b=text"`` -> ``(["a", "b"], "text")``; ValueError naming the override if it is not ``KEY=VALUE``."""
-    key, separator, text = override.partition("=")
-    path = key.split(".")
-    if not separator or not all(part.strip() for part in path):
-        raise ValueError(f"--agent_override {override!r}: expected KEY=VALUE, e.g. torch_compile_mode=default")
-    return path, text
-
-
-def yaml_value(text: str):
-    """``text`` read as YAML, with numbers in exponent form (``1e-3``, which YAML 1.1 reads as a string) as floats."""
-    value = yaml.safe_load(text)
-    if isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value):
-        return float(value)
-    return value
 
 
 def learner_configs(
@@ -407,11 +363,6 @@ def benchmark_task(args: argparse.Namespace, task: str) -> list[LearnerResult]:
         return [median_run(list(runs)) for runs in zip(*rounds)]
 
 
-def device_name(device: str) -> str:
-    if torch.device(device).type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-
 
 def markdown_table(args: argparse.Namespace, results: dict[str, list[LearnerResult]]) -> str:
     """Table of every measurement, with the command line and the machine."""
@@ -514,11 +465,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Also write <out>_profile_<i>.txt: torch.profiler op tables of learner i (needs --out).")
     args = parser.parse_args(argv)
     require_at_least_one(parser, args, ("num_envs", "iterations", "env_steps", "repeats"))
-    for override in args.agent_override:
-        try:
-            parse_override(override)
-        except ValueError as error:
-            parser.error(str(error))
+    if args.agent_override:
+        from isaaclab_gr00t.registration.overrides import parse_key_value  # registers the tasks: only when needed
+
+        for override in args.agent_override:
+            try:
+                parse_key_value(override, f"--agent_override {override!r}")
+            except ValueError as error:
+                parser.error(str(error))
     return args
 
 

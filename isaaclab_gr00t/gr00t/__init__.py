@@ -2,6 +2,7 @@
 
 Public names:
 
+- :class:`GR00TRunner`: PPO37Runner plus action-chunk execution (``class_name`` ``isaaclab_gr00t.gr00t:GR00TRunner``).
 - :class:`GR00TActor`, :class:`GR00TCritic`: models (``class_name`` ``isaaclab_gr00t.gr00t:GR00TActor`` /
   ``...:GR00TCritic``).
 - :class:`GR00TActorCfg`, :class:`GR00TCriticCfg`: their Isaac Lab configclasses.
@@ -13,6 +14,7 @@ Public names:
 from .chunked_env import ChunkedActionEnv
 from .config import GR00TActorCfg, GR00TCriticCfg
 from .models import GR00TActor, GR00TCritic, GR00TExportError
+from .runner import GR00TRunner
 
 __all__ = [
     "ChunkedActionEnv",
@@ -21,4 +23,5 @@ __all__ = [
     "GR00TCritic",
     "GR00TCriticCfg",
     "GR00TExportError",
+    "GR00TRunner",
 ]

@@ -1,7 +1,8 @@
 """Build the N1.5 model an actor fine-tunes: loaded from a checkpoint folder, or random at a preset size.
 
 Then freeze it, make the trainable set trainable (action head in float32 master weights, LoRA adapters on the
-language model and/or vision tower) and set up the embodiment's state and action maps.
+language model and/or vision tower) and set up the mapping of its action chunk to the PPO action and the
+embodiment's state and action maps.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
 
+from .action_adapter import ActionAdapter
 from .n15.checkpoint import load_checkpoint, load_tokenizer
 from .n15.config import TINY_SPECIAL_TOKENS, N15Config
 from .n15.dit import VLSelfAttention
@@ -21,6 +23,9 @@ from .n15.embodiments import Embodiment, resolve_embodiment
 from .n15.model import GR00TN15
 from .n15.testing import write_tokenizer
 from .normalization import MinMaxMap, min_max_map
+
+if TYPE_CHECKING:
+    from .config import GR00TActorCfg
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -32,60 +37,54 @@ class GR00TBuild:
     model: GR00TN15
     tokenizer: Any
     embodiment: Embodiment
+    adapter: ActionAdapter
     state_map: MinMaxMap
     action_map: MinMaxMap
 
 
-def build_gr00t(
-    *,
-    checkpoint: str | None,
-    processor: str | None,
-    size: str,
-    embodiment: str | int,
-    use_statistics: bool,
-    dtype: str,
-    state_dim: int,
-    action_dim: int,
-    train_action_head: bool,
-    lora_rank: int,
-    lora_alpha: float,
-    lora_llm_targets: list[str],
-    lora_vision_targets: list[str],
-    gradient_checkpointing: bool,
-    compile_blocks: bool,
-) -> GR00TBuild:
-    """Load or build the model and set its trainable set (arguments: fields of :class:`GR00TActorCfg`).
+def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBuild:
+    """Load or build the model of ``cfg`` and set its trainable set.
+
+    Args:
+        cfg: The actor's configuration.
+        state_dim: Size of the actor's state (its 1-D observation groups).
+        output_dim: Size of the PPO action: ``execute_steps`` env actions.
 
     Raises:
-        ValueError: For an unknown ``dtype``, or statistics that do not fit the env's state or action size.
+        ValueError: For an unknown ``dtype``, an ``execute_steps`` that does not fit, or statistics that do not fit
+            the env's state or action size.
         CheckpointError: For a checkpoint folder that does not load strict (the file and key are named).
     """
-    if dtype not in DTYPES:
-        raise ValueError(f"GR00T actor cfg field 'dtype' must be one of {sorted(DTYPES)}, got {dtype!r}.")
+    if cfg.dtype not in DTYPES:
+        raise ValueError(f"GR00T actor cfg field 'dtype' must be one of {sorted(DTYPES)}, got {cfg.dtype!r}.")
+    embodiment = cfg.embodiment
     if isinstance(embodiment, str) and embodiment.isdigit():
         embodiment = int(embodiment)  # a slot id given on the command line
-    if checkpoint is not None:
-        loaded = load_checkpoint(checkpoint, processor_dir=processor, embodiment=embodiment, dtype=DTYPES[dtype])
+    dtype = DTYPES[cfg.dtype]
+    if cfg.checkpoint is not None:
+        loaded = load_checkpoint(cfg.checkpoint, processor_dir=cfg.processor, embodiment=embodiment, dtype=dtype)
         model, tokenizer, resolved = loaded.model, loaded.tokenizer, loaded.embodiment
-        source = f"{checkpoint}/experiment_cfg/metadata.json [{resolved.name}]"
+        source = f"{cfg.checkpoint}/experiment_cfg/metadata.json [{resolved.name}]"
     else:
-        model, tokenizer = _random_model(size, DTYPES[dtype])
+        model, tokenizer = _random_model(cfg.size, dtype)
         resolved = resolve_embodiment(embodiment, None)
-        source = f"random {size} model"
-    statistics = resolved.statistics if use_statistics else None
+        source = f"random {cfg.size} model"
+    head = model.config.action_head
+    adapter = ActionAdapter(output_dim, head.action_horizon, head.action_dim, cfg.execute_steps)
+    statistics = resolved.statistics if cfg.use_statistics else None
     state_map = min_max_map(statistics, "state", state_dim, source)
-    action_map = min_max_map(statistics, "action", action_dim, source)
+    action_map = min_max_map(statistics, "action", adapter.action_dim, source)
 
     model.requires_grad_(False)
-    if train_action_head:
+    if cfg.train_action_head:
         model.action_head.float().requires_grad_(True)  # float32 master weights for the trained part
         model.action_head.train_only_slot(resolved.slot_id)
-    _add_lora(model, lora_rank, lora_alpha, lora_llm_targets, lora_vision_targets)
-    if gradient_checkpointing:
+    _add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_llm_targets, cfg.lora_vision_targets)
+    if cfg.gradient_checkpointing:
         _enable_gradient_checkpointing(model)
-    if compile_blocks:
+    if cfg.compile_blocks:
         _compile_blocks(model)
-    return GR00TBuild(model.eval(), tokenizer, resolved, state_map, action_map)
+    return GR00TBuild(model.eval(), tokenizer, resolved, adapter, state_map, action_map)
 
 
 def _random_model(size: str, dtype: torch.dtype) -> tuple[GR00TN15, Any]:

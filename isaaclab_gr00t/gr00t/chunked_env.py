@@ -4,7 +4,8 @@ With ``execute_steps = k`` the PPO action is ``k`` env actions, concatenated (se
 transition then spans ``k`` env steps, its reward is their sum, and its log-probability is that of the whole
 executed chunk. Rewards after an episode ends inside the chunk are dropped. The environment resets itself, so the
 chunk's remaining actions already act in the next episode; the observation returned is the one after all ``k``
-steps. Use ``gamma ** k`` per PPO step to keep the same horizon.
+steps. Use ``gamma ** k`` per PPO step to keep the same horizon. :class:`~.runner.GR00TRunner` wraps the env and the
+inference policy; the actor's :class:`~.action_adapter.ActionAdapter` checks ``k`` against its chunk.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ class ChunkedActionEnv(VecEnvWrapper):
     """rsl_rl VecEnv wrapper whose action is ``execute_steps`` consecutive actions of the wrapped env."""
 
     def __init__(self, env: VecEnv, execute_steps: int) -> None:
-        """Wrap ``env`` so that one step executes ``execute_steps`` of its actions."""
-        if execute_steps < 1:
-            raise ValueError(f"ChunkedActionEnv execute_steps must be >= 1, got {execute_steps}.")
+        """Wrap ``env`` so that one step executes ``execute_steps`` (>= 1) of its actions."""
         super().__init__(env)
         self.execute_steps = execute_steps
         self.num_actions = env.num_actions * execute_steps

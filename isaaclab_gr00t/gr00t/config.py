@@ -1,8 +1,8 @@
 """Isaac Lab configclasses of the GR00T N1.5 actor and critic.
 
 Both subclass :class:`isaaclab_rl.rsl_rl.RslRlMLPModelCfg`, so a runner cfg naming them passes Isaac Lab's
-``handle_deprecated_rsl_rl_cfg`` and ``to_dict`` unchanged, and every field arrives in the model's constructor as a
-keyword argument.
+``handle_deprecated_rsl_rl_cfg`` and ``to_dict`` unchanged; every field arrives in the model's constructor as a
+keyword argument, and the model builds its cfg back from them: each default is written here only.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ class GR00TActorCfg(RslRlMLPModelCfg):
     """Flow-SDE noise level ``a`` (sigma_t = a * sqrt((1 - t) / t))."""
 
     execute_steps: int = 1
-    """Chunk actions executed per policy decision (k of 16); the PPO action is their concatenation."""
+    """Chunk actions executed per policy decision (k of 16); the PPO action is their concatenation. Read by
+    :class:`~isaaclab_gr00t.gr00t.GR00TRunner`, which steps the env k times per decision."""
 
     pixel_scale: float = 1.0
     """Maps image observations to [0, 1] with ``pixel_offset``: ``1/255`` for uint8 pixels."""
@@ -109,9 +110,6 @@ class GR00TActorCfg(RslRlMLPModelCfg):
     (regional compilation): norms, casts and activations fuse into fewer kernels, at the cost of compiling each block
     type once per batch shape and grad mode, on first use. Needs a C/C++ compiler on PATH (an error says so)."""
 
-    share_key: str = "default"
-    """Key under which the actor shares its encoding with the critic of the same key."""
-
 
 @configclass
 class GR00TCriticCfg(RslRlMLPModelCfg):
@@ -128,10 +126,8 @@ class GR00TCriticCfg(RslRlMLPModelCfg):
 
     value_input: Literal["features", "state"] = "features"
     """``features``: mean-pooled context tokens after ``vl_self_attention`` and the state token (RLinf's value
-    head); ``state``: the critic's 1-D groups (e.g. privileged state)."""
-
-    share_key: str = "default"
-    """Key of the actor whose encoding is reused (``value_input="features"``)."""
+    head), which needs the algorithm's ``share_cnn_encoders`` (it hands the actor's encoding to the critic);
+    ``state``: the critic's 1-D groups (e.g. privileged state)."""
 
     lr_scale: float = 1.0
     """Learning rate of the value MLP relative to the algorithm's."""

@@ -4,25 +4,32 @@ rsl_rl builds them as ``cls(obs, obs_groups, "actor"|"critic", output_dim, **cfg
 ``get_output_log_prob``, ``output_*``, ``get_kl_divergence``, ``reset``, ``get_hidden_state``,
 ``update_normalization``, ``as_jit``/``as_onnx``. Both subclass rsl_rl's ``MLPModel`` for its distribution accessors
 and non-recurrent no-ops; the actor replaces the MLP with the N1.5 model (its ``__init__`` does not call
-``MLPModel.__init__``, which would build an unused MLP). See docs/gr00t.md.
+``MLPModel.__init__``, which would build an unused MLP). Beyond that interface they offer PPO37's optional hooks
+(:mod:`isaaclab_gr00t.ppo.model_hooks`): stored rollout extras, parameter groups, gradient checkpointing, and the
+actor's encoding shared with the critic. See docs/gr00t.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn as nn
+from isaaclab.utils import to_dict
 from rsl_rl.models import MLPModel
 from rsl_rl.modules import EmpiricalNormalization, HiddenState
 from rsl_rl.utils import unpad_trajectories
 from tensordict import TensorDict
 
-from . import sharing
-from .action_adapter import ActionAdapter
 from .build import GR00TBuild, build_gr00t
+from .config import GR00TActorCfg, GR00TCriticCfg
 from .flow_policy import Denoiser, FlowSDE, GaussianAroundFlow
 from .images import camera_views, count_views
 from .normalization import pad_to
 from .prompt import prompt_tokens
+from .sharing import SharedEncoder
 
 
 class GR00TExportError(NotImplementedError):
@@ -39,44 +46,17 @@ class GR00TActor(MLPModel):
     is saved only when it does not come from a checkpoint folder (which rebuilds it).
     """
 
-    def __init__(
-        self,
-        obs: TensorDict,
-        obs_groups: dict[str, list[str]],
-        obs_set: str,
-        output_dim: int,
-        hidden_dims: list[int] = (),
-        activation: str = "none",
-        obs_normalization: bool = False,
-        distribution_cfg: dict | None = None,
-        checkpoint: str | None = None,
-        processor: str | None = None,
-        size: str = "tiny",
-        embodiment: str | int = "new_embodiment",
-        use_statistics: bool = True,
-        instruction: str = "perform the task",
-        policy: str = "gaussian",
-        noise_level: float = 0.5,
-        execute_steps: int = 1,
-        pixel_scale: float = 1.0,
-        pixel_offset: float = 0.0,
-        channels_per_frame: int = 3,
-        dtype: str = "float32",
-        train_action_head: bool = True,
-        lora_rank: int = 0,
-        lora_alpha: float = 32.0,
-        lora_llm_targets: list[str] = ("q_proj", "k_proj", "v_proj", "o_proj"),
-        lora_vision_targets: list[str] = (),
-        action_head_lr_scale: float = 1.0,
-        lora_lr_scale: float = 1.0,
-        std_lr_scale: float = 1.0,
-        gradient_checkpointing: bool = False,
-        compile_blocks: bool = False,
-        share_key: str = "default",
-    ) -> None:
-        """Build the actor; every argument after ``output_dim`` is a field of :class:`GR00TActorCfg`."""
+    def __init__(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str, output_dim: int,
+                 **cfg: Any) -> None:
+        """Build the actor; ``cfg`` holds fields of :class:`GR00TActorCfg` (rsl_rl passes its ``to_dict``), the
+        others keep their defaults.
+
+        Raises:
+            ValueError: Naming the cfg field that is unknown or does not fit the observations or the model.
+        """
         nn.Module.__init__(self)
-        if list(hidden_dims) or activation != "none":
+        cfg = as_model_cfg(GR00TActorCfg, cfg, "GR00T actor")
+        if list(cfg.hidden_dims) or cfg.activation != "none":
             raise ValueError(
                 "GR00T actor cfg fields 'hidden_dims' and 'activation' must stay [] and 'none': the N1.5 architecture"
                 " has no configurable MLP (the value head's sizes are on the critic cfg)."
@@ -86,53 +66,46 @@ class GR00TActor(MLPModel):
             raise ValueError(
                 f"GR00T actor observation set '{obs_set}' has no image or state group: {obs_groups[obs_set]}."
             )
-        self.obs_normalization = obs_normalization and self.obs_dim > 0
+        self.obs_normalization = cfg.obs_normalization and self.obs_dim > 0
         self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if self.obs_normalization else nn.Identity()
 
-        built: GR00TBuild = build_gr00t(
-            checkpoint=checkpoint, processor=processor, size=size, embodiment=embodiment,
-            use_statistics=use_statistics, dtype=dtype, state_dim=self.obs_dim, action_dim=output_dim // execute_steps,
-            train_action_head=train_action_head, lora_rank=lora_rank, lora_alpha=lora_alpha,
-            lora_llm_targets=list(lora_llm_targets), lora_vision_targets=list(lora_vision_targets),
-            gradient_checkpointing=gradient_checkpointing, compile_blocks=compile_blocks,
-        )
+        built: GR00TBuild = build_gr00t(cfg, self.obs_dim, output_dim)
         self.gr00t = built.model
+        self.adapter = built.adapter
         self.state_map, self.action_map = built.state_map, built.action_map
         self.embodiment_id = built.embodiment.slot_id
         """The action head's slot for every sample (an ``int``: each per-embodiment layer is one matrix product)."""
         config = self.gr00t.config
-        views = count_views([obs[group] for group in self.image_groups], channels_per_frame)
+        views = count_views([obs[group] for group in self.image_groups], cfg.channels_per_frame)
         # one prompt for every env, so never padded: the LM runs without a mask, on the causal flash kernel
-        input_ids, _ = prompt_tokens(built.tokenizer, [instruction], views, config.tokens_per_view)
+        input_ids, _ = prompt_tokens(built.tokenizer, [cfg.instruction], views, config.tokens_per_view)
         self.register_buffer("input_ids", input_ids, persistent=False)
         self.image_input = dict(
-            pixel_scale=pixel_scale, pixel_offset=pixel_offset, channels_per_frame=channels_per_frame
+            pixel_scale=cfg.pixel_scale, pixel_offset=cfg.pixel_offset, channels_per_frame=cfg.channels_per_frame
         )
-        self.lr_scales = {"action_head": action_head_lr_scale, "lora": lora_lr_scale, "std": std_lr_scale}
+        self.lr_scales = {"action_head": cfg.action_head_lr_scale, "lora": cfg.lora_lr_scale, "std": cfg.std_lr_scale}
         # the checkpoint folder rebuilds the frozen weights, so PPO checkpoints leave them out
         trainable = {f"gr00t.{name}" for name, p in self.gr00t.named_parameters() if p.requires_grad}
         frozen = {f"gr00t.{key}" for key in self.gr00t.state_dict()} - trainable
-        self._frozen_keys = frozen if checkpoint is not None else set()
+        self._frozen_keys = frozen if cfg.checkpoint is not None else set()
         self.register_state_dict_post_hook(_drop_frozen_keys)
         self.register_load_state_dict_post_hook(_ignore_missing_frozen_keys)
 
-        head = config.action_head
-        self.adapter = ActionAdapter(output_dim, head.action_horizon, head.action_dim, execute_steps)
-        if policy == "gaussian":
-            self.policy = GaussianAroundFlow(output_dim, distribution_cfg or _DEFAULT_GAUSSIAN)
-        elif policy == "flow_sde":
-            self.policy = FlowSDE(output_dim, noise_level)
+        if cfg.policy == "gaussian":
+            self.policy = GaussianAroundFlow(output_dim, _as_dict(cfg.distribution_cfg))
+        elif cfg.policy == "flow_sde":
+            self.policy = FlowSDE(output_dim, cfg.noise_level)
         else:
-            raise ValueError(f"GR00T actor cfg field 'policy' must be 'gaussian' or 'flow_sde', got {policy!r}.")
+            raise ValueError(f"GR00T actor cfg field 'policy' must be 'gaussian' or 'flow_sde', got {cfg.policy!r}.")
 
         self.backbone_trains = any(p.requires_grad for p in self.gr00t.backbone.parameters())
-        self.gradient_checkpointing = gradient_checkpointing
-        self.autocast = dtype == "bfloat16"
+        self.gradient_checkpointing = cfg.gradient_checkpointing
+        self.autocast = cfg.dtype == "bfloat16"
         self._replay: TensorDict | None = None
         self._rollout_extras: TensorDict | None = None
+        head = config.action_head
         feature_dim = head.backbone_embedding_dim + head.input_embedding_dim
-        self.shared = sharing.SharedEncoder(self._encode, self.image_groups + self.obs_groups, feature_dim)
-        sharing.publish(share_key, self.shared)
+        self.shared = SharedEncoder(self._encode, self.image_groups + self.obs_groups, feature_dim)
 
     # ------------------------------------------------------------------ rsl_rl model interface
 
@@ -140,6 +113,12 @@ class GR00TActor(MLPModel):
     def distribution(self):
         """The policy mode's distribution (rsl_rl's ``output_*`` accessors read it)."""
         return self.policy.distribution
+
+    @property
+    def cnns(self) -> SharedEncoder:
+        """What ``share_cnn_encoders`` hands the critic (:class:`~isaaclab_gr00t.ppo.model_hooks.SharesEncoder`):
+        the actor's encoding, which the value head reads."""
+        return self.shared
 
     @property
     def rollout_extras(self) -> TensorDict | None:
@@ -283,52 +262,47 @@ class GR00TCritic(MLPModel):
 
     ``value_input="features"``: an MLP (RLinf: 1024, 512, 256, ReLU) on the mean-pooled context tokens after
     ``vl_self_attention`` concatenated with the state token, shared with the actor's forward (so the value loss
-    also trains the action head's ``vl_self_attention`` and state encoder, as published). ``value_input="state"``:
+    also trains the action head's ``vl_self_attention`` and state encoder, as published); the algorithm passes the
+    actor's encoding with ``share_cnn_encoders``. ``value_input="state"``:
     rsl_rl's MLP on the critic's 1-D groups.
     """
 
-    def __init__(
-        self,
-        obs: TensorDict,
-        obs_groups: dict[str, list[str]],
-        obs_set: str,
-        output_dim: int,
-        hidden_dims: list[int] = (1024, 512, 256),
-        activation: str = "relu",
-        obs_normalization: bool = False,
-        distribution_cfg: dict | None = None,
-        value_input: str = "features",
-        share_key: str = "default",
-        lr_scale: float = 1.0,
-    ) -> None:
-        """Build the critic; the arguments after ``output_dim`` are fields of :class:`GR00TCriticCfg`.
+    def __init__(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str, output_dim: int,
+                 cnns: SharedEncoder | None = None, **cfg: Any) -> None:
+        """Build the critic; ``cfg`` holds fields of :class:`GR00TCriticCfg`, the others keep their defaults.
+
+        Args:
+            cnns: The GR00T actor's encoding (its ``cnns``), which the algorithm passes with ``share_cnn_encoders``;
+                required by ``value_input="features"``, refused by ``value_input="state"``.
 
         Raises:
-            ValueError: If ``value_input`` is unknown, or ``features`` finds no GR00T actor under ``share_key``.
+            ValueError: If ``value_input`` is unknown or does not match ``cnns`` (the setting to change is named).
         """
-        if value_input not in ("features", "state"):
+        cfg = as_model_cfg(GR00TCriticCfg, cfg, "GR00T critic")
+        if cfg.value_input not in ("features", "state"):
             raise ValueError(
-                f"GR00T critic cfg field 'value_input' must be 'features' or 'state', got {value_input!r}."
+                f"GR00T critic cfg field 'value_input' must be 'features' or 'state', got {cfg.value_input!r}."
             )
-        shared = sharing.lookup(share_key) if value_input == "features" else None
-        if value_input == "features" and shared is None:
+        if (cfg.value_input == "features") != (cnns is not None):
             raise ValueError(
-                f"GR00T critic with value_input='features' found no GR00T actor published under share_key"
-                f" {share_key!r}: build the actor first (rsl_rl does) with the same share_key, or use"
-                " value_input='state'."
+                f"GR00T critic with value_input={cfg.value_input!r} "
+                + ("reads the GR00T actor's encoding: set the algorithm's share_cnn_encoders=true, so that it hands"
+                   " the actor's encoding to the critic, or use value_input='state'."
+                   if cnns is None else
+                   "reads no actor encoding: set the algorithm's share_cnn_encoders=false, or use"
+                   " value_input='features'.")
             )
-        self._shared = shared  # a plain attribute: the actor's parameters are not registered in the critic
-        self.lr_scale = lr_scale
-        super().__init__(
-            obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization, distribution_cfg
-        )
+        self.cnns = cnns  # a plain attribute: the actor's parameters are not registered in the critic
+        self.lr_scale = cfg.lr_scale
+        super().__init__(obs, obs_groups, obs_set, output_dim, cfg.hidden_dims, cfg.activation, cfg.obs_normalization,
+                         _as_dict(cfg.distribution_cfg))
 
     def get_latent(
         self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state: HiddenState = None
     ) -> torch.Tensor:
         """The actor's value features, or the normalized 1-D groups."""
-        if self._shared is not None:
-            return self._shared.value_features(obs)
+        if self.cnns is not None:
+            return self.cnns.value_features(obs)
         return super().get_latent(obs)
 
     def optimizer_param_groups(self, base_lr: float) -> list[dict]:
@@ -338,19 +312,19 @@ class GR00TCritic(MLPModel):
 
     def as_jit(self) -> nn.Module:
         """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with actor features."""
-        if self._shared is not None:
+        if self.cnns is not None:
             raise GR00TExportError("GR00TCritic with value_input='features' cannot be exported.")
         return super().as_jit()
 
     def as_onnx(self, verbose: bool = False) -> nn.Module:
         """rsl_rl's MLP export for ``value_input="state"``; :class:`GR00TExportError` with actor features."""
-        if self._shared is not None:
+        if self.cnns is not None:
             raise GR00TExportError("GR00TCritic with value_input='features' cannot be exported.")
         return super().as_onnx(verbose)
 
     def _get_obs_dim(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str) -> tuple[list[str], int]:
         """Features mode reads no group itself; state mode reads the 1-D groups."""
-        if self._shared is not None:
+        if self.cnns is not None:
             return [], 0
         image_groups, groups_1d, dim_1d = split_obs_groups(obs, obs_groups[obs_set])
         if image_groups or not groups_1d:
@@ -362,10 +336,22 @@ class GR00TCritic(MLPModel):
 
     def _get_latent_dim(self) -> int:
         """Value-feature width, or the 1-D observation size."""
-        return self._shared.feature_dim if self._shared is not None else self.obs_dim
+        return self.cnns.feature_dim if self.cnns is not None else self.obs_dim
 
 
-_DEFAULT_GAUSSIAN = {"class_name": "GaussianDistribution", "init_std": 0.5, "std_type": "log"}
+def as_model_cfg(cfg_class: type, fields: Mapping[str, Any], model: str) -> Any:
+    """A ``cfg_class`` with ``fields`` set (the ``to_dict`` rsl_rl passes, or some fields); unknown keys are refused
+    with the accepted ones."""
+    accepted = {field.name for field in dataclasses.fields(cfg_class)}
+    unknown = sorted(set(fields) - accepted)
+    if unknown:
+        raise ValueError(f"Unknown {model} cfg field(s) {unknown}; accepted fields: {sorted(accepted)}")
+    return cfg_class(**fields)
+
+
+def _as_dict(cfg: Any) -> dict | None:
+    """A distribution cfg as rsl_rl resolves it: a dict with ``class_name`` (a configclass is converted)."""
+    return cfg if cfg is None or isinstance(cfg, Mapping) else to_dict(cfg)
 
 
 def split_obs_groups(obs: TensorDict, groups: list[str]) -> tuple[list[str], list[str], int]:

@@ -5,9 +5,10 @@ them one after the other on the same observation TensorDict: ``actor(obs)`` then
 ``actor(batch.observations)`` then ``critic(batch.observations)`` in ``update()``, and the critic alone in
 ``compute_returns()``.
 
-The actor owns the model and publishes a :class:`SharedEncoder` under its cfg's ``share_key`` in a process-wide
-registry of weak references. The critic, built right after, looks the key up and keeps a plain (non-module)
-reference: the model's parameters are registered once, in the actor.
+The actor owns the model and its :class:`SharedEncoder`, which it offers as ``cnns``: with the algorithm's
+``share_cnn_encoders`` on, rsl_rl's and PPO37's ``construct_algorithm`` build the actor first and pass ``actor.cnns``
+to the critic's constructor (:class:`~isaaclab_gr00t.ppo.model_hooks.SharesEncoder`). The critic keeps it as a plain
+(non-module) attribute: the model's parameters are registered once, in the actor.
 
 Each actor forward stashes its encoding with the observation tensors it came from. The next critic call consumes
 the stash (once) if it is given the very same tensor objects, keeping the graph, so the value loss trains the
@@ -18,7 +19,6 @@ in place between steps: a stash never outlives the actor-then-critic pair it was
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 import torch
@@ -26,8 +26,6 @@ from tensordict import TensorDict
 
 Encoding = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 """The action head's context tokens ``(N, T, C)``, the state token ``(N, 1, S)`` and the backbone features."""
-
-_REGISTRY: dict[str, weakref.ref[SharedEncoder]] = {}
 
 
 class SharedEncoder:
@@ -67,13 +65,3 @@ class SharedEncoder:
     def _key(self, obs: TensorDict) -> tuple[torch.Tensor, ...]:
         return tuple(obs[group] for group in self.groups)
 
-
-def publish(share_key: str, shared: SharedEncoder) -> None:
-    """Make ``shared`` the encoder that critics built with ``share_key`` use (the latest actor wins)."""
-    _REGISTRY[share_key] = weakref.ref(shared)
-
-
-def lookup(share_key: str) -> SharedEncoder | None:
-    """Return the live encoder published under ``share_key``, or None."""
-    ref = _REGISTRY.get(share_key)
-    return ref() if ref is not None else None

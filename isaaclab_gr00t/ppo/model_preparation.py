@@ -17,6 +17,8 @@ from rsl_rl.storage import RolloutStorage
 
 from isaaclab_gr00t.models import ClippedObsNormalizer, ScaledImageEncoder, orthogonal_init_, use_channels_last
 
+from .model_hooks import GroupsParameters, offers
+
 
 def prepare_models(actor: nn.Module, critic: nn.Module, cfg, storage: RolloutStorage, device: str,
                    multi_gpu: bool) -> None:
@@ -76,7 +78,7 @@ def install_image_scaling(actor: nn.Module, critic: nn.Module, storage: RolloutS
 
 
 def optimizer_param_groups(actor: nn.Module, critic: nn.Module, base_lr: float) -> list[dict]:
-    """Optimizer groups: a model's ``optimizer_param_groups(base_lr)`` hook if defined, else all its parameters.
+    """Optimizer groups: a model's own (:class:`~.model_hooks.GroupsParameters`), else all its parameters at once.
 
     Frozen and already-listed (shared) parameters are dropped; each group remembers its own initial lr in
     ``"base_lr"`` so schedules scale all groups proportionally.
@@ -84,8 +86,10 @@ def optimizer_param_groups(actor: nn.Module, critic: nn.Module, base_lr: float) 
     seen: set[int] = set()
     groups = []
     for model in (actor, critic):
-        hook = getattr(model, "optimizer_param_groups", None)
-        model_groups = hook(base_lr) if hook is not None else [{"params": list(model.parameters()), "lr": base_lr}]
+        if offers(model, GroupsParameters):
+            model_groups = model.optimizer_param_groups(base_lr)
+        else:
+            model_groups = [{"params": list(model.parameters()), "lr": base_lr}]
         for group in model_groups:
             params = [p for p in group["params"] if p.requires_grad and id(p) not in seen]
             seen.update(id(p) for p in params)

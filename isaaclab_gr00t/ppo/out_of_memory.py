@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager, contextmanager
 import torch
 import torch.nn as nn
 
+from .model_hooks import ChecksGradients, offers
+
 
 @contextmanager
 def explain_out_of_memory(stage: str, batch: str, remedies: Sequence[str]) -> Iterator[None]:
@@ -29,7 +31,7 @@ def update_out_of_memory(minibatch: int, per_pass: int, unit: str, actor: nn.Mod
     """:func:`explain_out_of_memory` for the update's backward passes of ``per_pass`` ``unit`` each."""
     smaller = per_pass // 2
     remedies = [f"agent.algorithm.micro_batch_size={smaller}"] if smaller else []
-    if getattr(actor, "gradient_checkpointing", True) is False:  # an actor that offers it (GR00T) with it off
+    if offers(actor, ChecksGradients) and not actor.gradient_checkpointing:
         remedies.append("agent.actor.gradient_checkpointing=true")
     remedies.append(f"fewer env.scene.num_envs (now {num_envs})")
     return explain_out_of_memory("update", f"{per_pass} {unit} per backward pass (minibatch {minibatch})", remedies)

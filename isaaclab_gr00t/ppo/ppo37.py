@@ -34,7 +34,7 @@ from .minibatches import flat_batch, flatten_rollout, shuffled_index_chunks, tra
 from .model_preparation import optimizer_param_groups, prepare_models
 from .out_of_memory import rollout_out_of_memory, update_out_of_memory
 from .reward_scaling import DiscountedReturnScaler
-from .rollout_extras import RolloutExtras
+from .rollout_extras import rollout_extras_store
 from .sampling import gaussian_draw, no_draw, reset_recurrent_state, sampling
 from .update_modes import nonfinite_error, resolve_update_mode
 from .validation import micro_batch_count, validate_cfg
@@ -90,7 +90,7 @@ class PPO37:
         self.transition = RolloutStorage.Transition()
         self.is_recurrent = bool(getattr(actor, "is_recurrent", False) or getattr(critic, "is_recurrent", False))
         # what the actor asks to keep per transition (e.g. a flow policy's denoising chain), replayed in the update
-        self.rollout_extras = RolloutExtras(storage.num_transitions_per_env, storage.num_envs)
+        self.rollout_extras = rollout_extras_store(actor, storage.num_transitions_per_env, storage.num_envs)
         validate_cfg(cfg, storage, self.is_recurrent, actor, critic)
         self.num_micro_batches = micro_batch_count(cfg, storage, self.is_recurrent)
         """Backward passes per minibatch (gradient accumulation): from micro_batch_size or num_micro_batches."""
@@ -200,7 +200,7 @@ class PPO37:
         self.transition.actions_log_prob = self.actor.get_output_log_prob(actions).detach()
         self.transition.distribution_params = tuple(p.detach() for p in self.actor.output_distribution_params)
         self.transition.observations = obs
-        self.rollout_extras.record(self.storage.step, self.actor)
+        self.rollout_extras.record(self.storage.step)
         return actions
 
     def process_env_step(self, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
@@ -325,7 +325,7 @@ class PPO37:
         for micro in minibatch.chunk(self.num_micro_batches):
             # [detail 35] recurrent minibatches are whole trajectories of a subset of envs
             batch = trajectory_batch(st, micro) if self.is_recurrent else flat_batch(st, flat, micro)
-            self.rollout_extras.replay(self.actor, micro)
+            self.rollout_extras.replay(micro)
             # [detail 36] recurrent models replay the hidden state stored at each trajectory start
             with sampling(self.actor, no_draw):
                 self.actor(batch.observations, masks=batch.masks, hidden_state=batch.hidden_states[0],

@@ -6,6 +6,7 @@ import torch.nn as nn
 from rsl_rl.storage import RolloutStorage
 
 from .lr_schedule import SCHEDULES
+from .model_hooks import SharesEncoder, StoresRolloutExtras, offers
 from .update_modes import UPDATE_MODES
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -24,13 +25,13 @@ def validate_cfg(cfg, storage: RolloutStorage, is_recurrent: bool, actor: nn.Mod
             " model's forward); set use_mixed_precision=False."
         )
     # share_cnn_encoders is applied when the models are built (construct_algorithm); here it must hold
-    actor_cnns = getattr(actor, "cnns", None)
-    if cfg.share_cnn_encoders and (actor_cnns is None or getattr(critic, "cnns", None) is not actor_cnns):
+    shared = offers(actor, SharesEncoder) and offers(critic, SharesEncoder) and critic.cnns is actor.cnns
+    if cfg.share_cnn_encoders and not shared:
         raise ValueError(
             "PPO37 config field 'share_cnn_encoders' = True, but the actor and critic do not share their CNN"
             " encoders; build them with PPO37.construct_algorithm, which shares them."
         )
-    if is_recurrent and hasattr(actor, "rollout_extras"):
+    if is_recurrent and offers(actor, StoresRolloutExtras):
         raise ValueError(
             f"PPO37 keeps a model's rollout_extras for feed-forward models only; {type(actor).__name__} is recurrent."
         )

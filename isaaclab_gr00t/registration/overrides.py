@@ -2,7 +2,9 @@
 
 Keys may be dotted (``scene.num_envs``) or nested mappings. A mapping value for a field that holds no
 config yet needs a ``kind`` key naming one of the allow-listed config classes in :data:`CONFIG_KINDS`,
-so a spec can build model and distribution configs without ever naming Python code.
+so a spec can build model and distribution configs without ever naming Python code. Command-line
+``KEY=VALUE`` overrides (the benchmarks') are read by :func:`parse_key_value` and set on a config's
+dict form by :func:`set_in_dict`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import importlib
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import yaml
 
 from .errors import SpecError
 
@@ -129,7 +133,7 @@ def apply_overrides(
             raise SpecError(source, field, f"unknown field for {type(cfg).__name__}")
         current = getattr(cfg, head)
         if rest and isinstance(current, dict):
-            _set_in_dict(current, rest, value, source, field)
+            set_in_dict(current, rest, value, source, field)
         elif rest:
             if not _is_config(current):
                 raise SpecError(source, field, f"is not a config section, cannot set '{rest}' inside it")
@@ -144,15 +148,16 @@ def apply_overrides(
             setattr(cfg, head, _check_type(current, value, source, field, _annotation(cfg, head)))
 
 
-def _set_in_dict(target: dict, path: str, value: Any, source: str, prefix: str) -> None:
-    """Set an existing key of a plain dict field (e.g. an event term's ``params``), keeping its value's type."""
+def set_in_dict(target: dict, path: str, value: Any, source: str, prefix: str = "") -> None:
+    """Set an existing (dotted) key of a plain dict (an event term's ``params``, a config's ``to_dict``), keeping its
+    value's type; a SpecError names ``source`` and the key otherwise."""
     head, _, rest = path.partition(".")
-    field = f"{prefix}.{head}"
+    field = f"{prefix}.{head}" if prefix else head
     if head not in target:
         raise SpecError(source, field, f"unknown key; known keys: {', '.join(map(str, target))}")
     if rest:
         if isinstance(target[head], dict):
-            _set_in_dict(target[head], rest, value, source, field)
+            set_in_dict(target[head], rest, value, source, field)
         elif _is_config(target[head]):
             apply_overrides(target[head], {rest: value}, source, field)
         else:
@@ -172,3 +177,22 @@ def missing_fields(cfg: Any, prefix: str = "") -> list[str]:
         elif _is_config(value):
             names.extend(missing_fields(value, path))
     return names
+
+
+EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+"""A number in exponent form without a dot in the mantissa (``1e-3``), which YAML 1.1 reads as a string."""
+
+
+def parse_key_value(text: str, source: str) -> tuple[str, Any]:
+    """``"a.b=1e-3"`` -> ``("a.b", 0.001)``: a dotted key and its value read as YAML (exponent numbers as floats).
+
+    Raises:
+        SpecError: naming ``source`` if ``text`` is not ``KEY=VALUE`` with a non-empty dotted key.
+    """
+    key, separator, value_text = text.partition("=")
+    if not separator or not all(part.strip() for part in key.split(".")):
+        raise SpecError(source, None, "expected KEY=VALUE, e.g. torch_compile_mode=default")
+    value = yaml.safe_load(value_text)
+    if isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value):
+        value = float(value)
+    return key, value

@@ -2,12 +2,12 @@
 
 Drop-in for :class:`rsl_rl.runners.OnPolicyRunner` (same constructor, ``learn``, ``save``, ``load``,
 export and logging API, same log folder layout). ``learn`` runs each rollout through a rollout object
-(:mod:`~isaaclab_gr00t.runner.rollout`). Differences, and why:
+(:mod:`~.rollout`). Differences, and why:
 
 - With PPO37 updating from CUDA graphs (``update_mode`` "auto"/"graph" on CUDA), the learner's share of each
-  rollout step is replayed from CUDA graphs too (:mod:`~isaaclab_gr00t.runner.captured_rollout`).
+  rollout step is replayed from CUDA graphs too (:mod:`~.captured_rollout`).
 - The rollout never waits for the device: episode statistics and the NaN check live in
-  :class:`~isaaclab_gr00t.runner.rollout_statistics.RolloutStatistics` and reach the host once per
+  :class:`~.rollout_statistics.RolloutStatistics` and reach the host once per
   iteration (see that module). The check runs before the update, so non-finite environment data never
   reaches the weights, and it also catches inf (stock only checks NaN).
 - On CUDA, the peak GPU memory of each iteration's rollout and update is logged as
@@ -15,7 +15,7 @@ export and logging API, same log folder layout). ``learn`` runs each rollout thr
 - Metrics the algorithm names in its ``metric_tags`` (PPO37's ``Policy/approx_kl``, ``Loss/value``, ...) are
   logged under those tags instead of rsl_rl's ``Loss/<key>``.
 - Checkpoints are written atomically and validated before anything is loaded (see
-  :mod:`~isaaclab_gr00t.runner.checkpoint`).
+  :mod:`~.checkpoint`).
 - ``model_<N>.pt`` holds the state after ``N`` completed iterations and ``iter = N``, so a resumed run
   continues at iteration ``N`` without repeating one (stock saves ``model_<i>.pt`` after iteration ``i``
   with ``iter = i`` and repeats iteration ``i`` on resume).
@@ -96,17 +96,7 @@ class PPO37Runner(OnPolicyRunner):
     """On-policy runner with one host sync per rollout, atomic checkpoints and CPU-capable multi-process runs."""
 
     def __init__(self, env: VecEnv, train_cfg: dict, log_dir: str | None = None, device: str = "cpu") -> None:
-        """Construct the algorithm, logger and device-side statistics, like ``OnPolicyRunner``.
-
-        An actor that executes ``execute_steps`` > 1 actions of its chunk per decision (the GR00T actor) trains on
-        the env wrapped in :class:`~isaaclab_gr00t.gr00t.ChunkedActionEnv` and plays through
-        :class:`~isaaclab_gr00t.gr00t.chunked_env.ChunkedInferencePolicy`.
-        """
-        self.execute_steps = int(train_cfg["actor"].get("execute_steps", 1))
-        if self.execute_steps > 1:
-            from isaaclab_gr00t.gr00t.chunked_env import ChunkedActionEnv
-
-            env = ChunkedActionEnv(env, self.execute_steps)
+        """Construct the algorithm, logger and device-side statistics, like ``OnPolicyRunner``."""
         self.env = env
         self.cfg = train_cfg
         self.device = device
@@ -251,15 +241,6 @@ class PPO37Runner(OnPolicyRunner):
         if self.alg.load(checkpoint, load_cfg, strict):
             self.current_learning_iteration = checkpoint["iter"]
         return checkpoint.get("infos")
-
-    def get_inference_policy(self, device: str | None = None):
-        """rsl_rl's inference policy; a chunked one gives one env action a call (``isaaclab play`` steps the env)."""
-        policy = super().get_inference_policy(device)
-        if self.execute_steps == 1:
-            return policy
-        from isaaclab_gr00t.gr00t.chunked_env import ChunkedInferencePolicy
-
-        return ChunkedInferencePolicy(policy, self.execute_steps)
 
     def export_policy_to_jit(self, path: str, filename: str = "policy.pt") -> None:
         """Export like rsl_rl; a policy that cannot be traced (a transformers backbone) is reported and skipped.

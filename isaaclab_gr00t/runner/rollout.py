@@ -1,6 +1,6 @@
 """The runner's rollout protocol: ``start``, then ``act`` and ``store`` for each step, then ``finish``.
 
-:class:`Rollout` runs each call eagerly; :class:`~isaaclab_gr00t.runner.captured_rollout.CapturedRollout` replays
+:class:`Rollout` runs each call eagerly; :class:`~.captured_rollout.CapturedRollout` replays
 them from CUDA graphs. The runner's loop is the same for both.
 """
 

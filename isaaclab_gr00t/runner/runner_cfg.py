@@ -1,4 +1,4 @@
-"""Configuration of :class:`~isaaclab_gr00t.runner.PPO37Runner`."""
+"""Configuration of :class:`~.ppo37_runner.PPO37Runner`."""
 
 from __future__ import annotations
 

@@ -54,9 +54,8 @@ def build_pair(obs: TensorDict, action_dim: int, size: str) -> dict[str, tuple[G
     with obs.device:
         for name, dtype in (("plain", "float32"), ("optimized", "bfloat16")):
             torch.manual_seed(0)
-            actor = GR00TActor(obs, GROUPS, "actor", action_dim, size=size, dtype=dtype, pixel_offset=0.5,
-                               share_key=name)
-            critic = GR00TCritic(obs, GROUPS, "critic", 1, share_key=name)
+            actor = GR00TActor(obs, GROUPS, "actor", action_dim, size=size, dtype=dtype, pixel_offset=0.5)
+            critic = GR00TCritic(obs, GROUPS, "critic", 1, cnns=actor.cnns)
             pairs[name] = (actor, critic)
     plain_actor, plain_critic = pairs["plain"]
     optimized_actor, optimized_critic = pairs["optimized"]

@@ -143,8 +143,9 @@ def test_agent_overrides_change_only_the_learner_of_the_tasks_own_config():
 
 
 @pytest.mark.parametrize(("override", "message"), [
-    ("algorithm.update_mod=eager", "has no field 'algorithm.update_mod'; fields here: class_name, learning_rate"),
-    ("learning_rate.value=1", "'learning_rate' is not a section"),
+    ("algorithm.update_mod=eager", "field 'algorithm.update_mod': unknown key; known keys: class_name, learning_rate"),
+    ("learning_rate.value=1", "field 'learning_rate': is not a section"),
+    ("algorithm.learning_rate=fast", "field 'algorithm.learning_rate': expected float, got str"),
     ("torch_compile_mode", "expected KEY=VALUE"),
 ])
 def test_bad_agent_overrides_name_what_is_wrong(override, message):

@@ -100,6 +100,8 @@ def runner_cfg_dict(actor_kwargs: dict | None = None, critic_kwargs: dict | None
             value_loss_coef=1.0,
             use_clipped_value_loss=True,
             clip_param=0.2,
+            # hands the actor's encoding to the critic's value head (value_input="features", the default)
+            share_cnn_encoders=(critic_kwargs or {}).get("value_input", "features") == "features",
         ),
         **runner_kwargs,
     )

@@ -100,7 +100,7 @@ def test_random_model_checkpoint_keeps_every_weight():
 def test_export_raises_not_implemented():
     obs = _obs()
     actor = GR00TActor(obs, GROUPS, "actor", 6, pixel_offset=0.5)
-    critic = GR00TCritic(obs, GROUPS, "critic", 1)
+    critic = GR00TCritic(obs, GROUPS, "critic", 1, cnns=actor.cnns)
     for export in (actor.as_jit, actor.as_onnx, critic.as_jit, critic.as_onnx):
         with pytest.raises(GR00TExportError):
             export()
@@ -115,6 +115,8 @@ def test_export_raises_not_implemented():
         ({"hidden_dims": [64]}, "'hidden_dims'"),
         ({"dtype": "float16"}, "'dtype'"),
         ({"execute_steps": 4}, "execute_steps"),
+        ({"execute_steps": 0}, "execute_steps"),
+        ({"share_key": "a"}, "Unknown GR00T actor cfg field"),
     ],
 )
 def test_bad_actor_cfg_values_are_named(kwargs, match):
@@ -124,11 +126,15 @@ def test_bad_actor_cfg_values_are_named(kwargs, match):
 
 def test_bad_critic_cfg_values_are_named():
     obs = _obs()
-    GR00TActor(obs, GROUPS, "actor", 6, share_key="only_a")
+    actor = GR00TActor(obs, GROUPS, "actor", 6)
     with pytest.raises(ValueError, match="'value_input'"):
         GR00TCritic(obs, GROUPS, "critic", 1, value_input="pixels")
-    with pytest.raises(ValueError, match="share_key 'elsewhere'"):
-        GR00TCritic(obs, GROUPS, "critic", 1, share_key="elsewhere")
+    with pytest.raises(ValueError, match="share_cnn_encoders=true"):
+        GR00TCritic(obs, GROUPS, "critic", 1)
+    with pytest.raises(ValueError, match="share_cnn_encoders=false"):
+        GR00TCritic(obs, GROUPS, "critic", 1, cnns=actor.cnns, value_input="state")
+    with pytest.raises(ValueError, match="Unknown GR00T critic cfg field"):
+        GR00TCritic(obs, GROUPS, "critic", 1, cnns=actor.cnns, share_key="a")
     with pytest.raises(ValueError, match="1-D groups only"):
         GR00TCritic(obs, {"critic": ["policy"]}, "critic", 1, value_input="state")
 

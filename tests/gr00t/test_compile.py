@@ -13,7 +13,7 @@ from isaaclab_gr00t.testing.gr00t_numerics import GROUPS, camera_batch
 def _actions_and_gradients(obs, compile_blocks: bool):
     torch.manual_seed(0)
     actor = GR00TActor(obs, GROUPS, "actor", 6, pixel_offset=0.5, gradient_checkpointing=True,
-                       compile_blocks=compile_blocks, share_key=f"compiled={compile_blocks}")
+                       compile_blocks=compile_blocks)
     with torch.no_grad():
         mean = actor(obs)
     actor.train()

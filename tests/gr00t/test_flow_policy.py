@@ -47,7 +47,7 @@ def test_flow_sde_step_noise_follows_the_published_schedule():
 def test_replayed_extras_reproduce_log_probs_without_the_backbone(policy):
     obs = _obs()
     actor = GR00TActor(obs, GROUPS, "actor", 2, policy=policy, pixel_offset=0.5)
-    critic = GR00TCritic(obs, GROUPS, "critic", 1)
+    critic = GR00TCritic(obs, GROUPS, "critic", 1, cnns=actor.cnns)
     runs = _count_backbone_runs(actor)
     with torch.no_grad():
         actions = actor(obs, stochastic_output=True)

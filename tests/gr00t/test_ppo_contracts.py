@@ -166,14 +166,16 @@ def test_optimizer_param_groups_cover_trainable_params_once(env, make_runner_cfg
     assert runner.alg.critic.optimizer_param_groups(1e-3)[0]["lr"] == 3e-3
 
 
-def test_critic_uses_the_actor_published_under_its_share_key(env):
+def test_critic_uses_the_encoding_of_the_actor_it_is_handed(env, make_runner_cfg):
+    runner = _runner(env, make_runner_cfg())
+    assert runner.alg.critic.cnns is runner.alg.actor.cnns  # stock PPO passed it with share_cnn_encoders
     obs = env.get_observations()
     groups = {"actor": ["policy"], "critic": ["critic"]}
     tiny = {"size": "tiny", "pixel_offset": 0.5}
-    actor_a = GR00TActor(obs, groups, "actor", 1, share_key="a", **tiny)
-    actor_b = GR00TActor(obs, groups, "actor", 1, share_key="b", **tiny)
-    critic_a = GR00TCritic(obs, groups, "critic", 1, share_key="a")
-    assert critic_a._shared is actor_a.shared and critic_a._shared is not actor_b.shared
+    actor_a = GR00TActor(obs, groups, "actor", 1, **tiny)
+    actor_b = GR00TActor(obs, groups, "actor", 1, **tiny)
+    critic_a = GR00TCritic(obs, groups, "critic", 1, cnns=actor_a.cnns)
+    assert critic_a.cnns is actor_a.shared and critic_a.cnns is not actor_b.shared
     runs_a, runs_b = actor_a.shared.num_encodings, actor_b.shared.num_encodings
     with torch.no_grad():
         critic_a(obs)
