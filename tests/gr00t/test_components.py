@@ -79,6 +79,13 @@ def test_camera_views_crop_resize_and_normalize():
     assert count_views(groups[:2]) == 3 and count_views(groups[2:], channels_per_frame=1) == 3
 
 
+def test_centre_crop_truncates_the_side_as_published():
+    # a 10 px side crops to int(9.5) = 9 px (rounding would keep all 10); a resize to 9 px is then the identity
+    frame = torch.rand(1, 3, 10, 10)
+    views = camera_views([frame], image_size=9, pixel_scale=1.0, pixel_offset=0.0)
+    torch.testing.assert_close(views[:, 0], (frame[..., :9, :9] - 0.5) / 0.5)
+
+
 def _tokenizer(tmp_path):
     write_tokenizer(str(tmp_path), TINY_SPECIAL_TOKENS)
     return load_tokenizer(str(tmp_path), None, N15Config.preset("tiny"))
