@@ -20,7 +20,7 @@ from .n15.dit import VLSelfAttention
 from .n15.embodiments import Embodiment, resolve_embodiment
 from .n15.model import GR00TN15
 from .n15.testing import write_tokenizer
-from .normalization import MinMaxMap, min_max_map
+from .normalization import StatisticsMap, statistics_map
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -32,8 +32,8 @@ class GR00TBuild:
     model: GR00TN15
     tokenizer: Any
     embodiment: Embodiment
-    state_map: MinMaxMap
-    action_map: MinMaxMap
+    state_map: StatisticsMap
+    action_map: StatisticsMap
 
 
 def build_gr00t(
@@ -43,6 +43,7 @@ def build_gr00t(
     size: str,
     embodiment: str | int,
     use_statistics: bool,
+    normalization_modes: dict[str, str] | None = None,
     dtype: str,
     state_dim: int,
     action_dim: int,
@@ -73,8 +74,8 @@ def build_gr00t(
         resolved = resolve_embodiment(embodiment, None)
         source = f"random {size} model"
     statistics = resolved.statistics if use_statistics else None
-    state_map = min_max_map(statistics, "state", state_dim, source)
-    action_map = min_max_map(statistics, "action", action_dim, source)
+    state_map = statistics_map(statistics, "state", state_dim, source, normalization_modes)
+    action_map = statistics_map(statistics, "action", action_dim, source, normalization_modes)
 
     model.requires_grad_(False)
     if train_action_head:

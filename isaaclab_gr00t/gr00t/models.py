@@ -54,6 +54,7 @@ class GR00TActor(MLPModel):
         size: str = "tiny",
         embodiment: str | int = "new_embodiment",
         use_statistics: bool = True,
+        normalization_modes: dict[str, str] | None = None,
         instruction: str = "perform the task",
         policy: str = "gaussian",
         noise_level: float = 0.5,
@@ -91,7 +92,8 @@ class GR00TActor(MLPModel):
 
         built: GR00TBuild = build_gr00t(
             checkpoint=checkpoint, processor=processor, size=size, embodiment=embodiment,
-            use_statistics=use_statistics, dtype=dtype, state_dim=self.obs_dim, action_dim=output_dim // execute_steps,
+            use_statistics=use_statistics, normalization_modes=normalization_modes, dtype=dtype,
+            state_dim=self.obs_dim, action_dim=output_dim // execute_steps,
             train_action_head=train_action_head, lora_rank=lora_rank, lora_alpha=lora_alpha,
             lora_llm_targets=list(lora_llm_targets), lora_vision_targets=list(lora_vision_targets),
             gradient_checkpointing=gradient_checkpointing, compile_blocks=compile_blocks,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,11 @@ STATISTIC_NAMES = ("max", "min", "mean", "std", "q01", "q99")
 
 METADATA_FILE = os.path.join("experiment_cfg", "metadata.json")
 """Path of the statistics file inside a checkpoint folder."""
+
+NORMALIZATION_MODES_FIELD = "isaaclab_gr00t_normalization_modes"
+"""This package's extra field in a tag's ``metadata.json`` entry: ``{"state.<key>" | "action.<key>": mode}``, the
+normalization modes a fine-tune trained with (``python -m isaaclab_gr00t.gr00t.finetune`` writes it), so that a
+model loading the checkpoint normalizes the same way. NVIDIA's code ignores it (its data config holds the modes)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +64,8 @@ class EmbodimentStatistics:
     action: dict[str, KeyStatistics]
     modalities: dict[str, Any]
     """The file's ``modalities`` entry, kept as read."""
+    modes: dict[str, str] = field(default_factory=dict)
+    """``"state.<key>"`` / ``"action.<key>"`` -> normalization mode, from :data:`NORMALIZATION_MODES_FIELD`."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,12 @@ def _statistics(tag: str, entry: Any) -> EmbodimentStatistics:
         if not isinstance(keys, dict):
             raise MetadataError(f"metadata.json entry '{tag}': statistics.{group} is not an object.")
         groups[group] = {key: _key_statistics(f"{tag}.statistics.{group}.{key}", value) for key, value in keys.items()}
-    return EmbodimentStatistics(state=groups["state"], action=groups["action"], modalities=entry.get("modalities", {}))
+    modes = entry.get(NORMALIZATION_MODES_FIELD, {})
+    if not isinstance(modes, dict) or not all(isinstance(mode, str) for mode in modes.values()):
+        raise MetadataError(f"metadata.json entry '{tag}': {NORMALIZATION_MODES_FIELD} is not an object of mode "
+                            "names.")
+    return EmbodimentStatistics(state=groups["state"], action=groups["action"],
+                                modalities=entry.get("modalities", {}), modes=modes)
 
 
 def _key_statistics(where: str, value: Any) -> KeyStatistics:
