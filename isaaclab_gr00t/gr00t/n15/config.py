@@ -129,6 +129,12 @@ class ActionHeadConfig:
     """Euler steps of :meth:`FlowMatchingActionHead.sample`."""
     num_timestep_buckets: int = 1000
     """Flow time ``t`` in [0, 1) is discretized as ``int(t * num_timestep_buckets)``."""
+    noise_beta_alpha: float = 1.5
+    """Training: flow time is drawn through s ~ Beta(noise_beta_alpha, noise_beta_beta) (:mod:`.flow_matching`)."""
+    noise_beta_beta: float = 1.0
+    """Second shape parameter of that Beta distribution."""
+    noise_s: float = 0.999
+    """Training: t = (noise_s - s) / noise_s, so t stays below 1."""
     add_pos_embed: bool = True
     """Add the learned position embedding to the action tokens."""
     use_vlln: bool = True
