@@ -33,6 +33,10 @@ STATISTIC_NAMES = ("max", "min", "mean", "std", "q01", "q99")
 METADATA_FILE = os.path.join("experiment_cfg", "metadata.json")
 """Path of the statistics file inside a checkpoint folder."""
 
+EMBODIMENT_SLOT_FIELD = "isaaclab_gr00t_embodiment_slot"
+"""This package's extra field in a tag's ``metadata.json`` entry: the action-head slot of a tag that is not published
+(a fine-tune's own robot); :func:`resolve_embodiment` reads it, so the checkpoint loads by that tag."""
+
 NORMALIZATION_MODES_FIELD = "isaaclab_gr00t_normalization_modes"
 """This package's extra field in a tag's ``metadata.json`` entry: ``{"state.<key>" | "action.<key>": mode}``, the
 normalization modes a fine-tune trained with (``python -m isaaclab_gr00t.gr00t.finetune`` writes it), so that a
@@ -92,13 +96,16 @@ def resolve_embodiment(
         name_or_id: A tag (``"new_embodiment"``, ``"gr1"``, ...) or a slot id.
         metadata: Parsed ``metadata.json``, or None.
         extra_slots: More tag -> slot entries (e.g. a fine-tuned checkpoint's own tag such as RLinf's
-            ``{"libero_franka": 31}``); they take precedence over the published table.
+            ``{"libero_franka": 31}``); they, and the slots ``metadata`` records (:data:`EMBODIMENT_SLOT_FIELD`),
+            take precedence over the published table.
 
     Raises:
         UnknownEmbodimentError: If the tag or id is not in the table; the message names the known ones.
         MetadataError: If the tag's metadata entry is malformed.
     """
-    slots = {**PUBLISHED_SLOTS, **(extra_slots or {})}
+    recorded = {tag: entry[EMBODIMENT_SLOT_FIELD] for tag, entry in (metadata or {}).items()
+                if isinstance(entry, dict) and isinstance(entry.get(EMBODIMENT_SLOT_FIELD), int)}
+    slots = {**PUBLISHED_SLOTS, **recorded, **(extra_slots or {})}
     if isinstance(name_or_id, (int, np.integer)) and not isinstance(name_or_id, bool):
         names = [name for name, slot in slots.items() if slot == int(name_or_id)]
         if not names:
