@@ -1,8 +1,8 @@
 """Camera observations to GR00T N1.5's vision input, as its published evaluation transforms prepare them.
 
-Each camera frame becomes one RGB view: centre crop to ``int(0.95 * side)`` pixels of each side, bilinear (antialiased) resize to the
-vision tower's size (224 for N1.5), then the Eagle processor's normalization ``(x - 0.5) / 0.5`` of ``x`` in
-[0, 1] (docs/gr00t.md, "Inputs").
+Each camera frame becomes one RGB view: centre crop to ``int(0.95 * side)`` pixels of each side, bilinear
+(antialiased) resize to the vision tower's size (224 for N1.5), then the Eagle processor's normalization
+``(x - 0.5) / 0.5`` of ``x`` in [0, 1] (docs/gr00t.md, "Inputs").
 """
 
 from __future__ import annotations

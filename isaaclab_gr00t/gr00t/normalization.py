@@ -49,30 +49,36 @@ class NormalizationMode:
         raise NotImplementedError
 
 
+def _to_unit_range(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, constant: torch.Tensor) -> torch.Tensor:
+    """``2 (x - low) / (high - low) - 1`` where ``high != low``, else ``constant``."""
+    span = high - low
+    varies = span != 0
+    scaled = 2.0 * (x - low) / torch.where(varies, span, torch.ones_like(span)) - 1.0
+    return torch.where(varies, scaled, constant)
+
+
+def _from_unit_range(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    return (x + 1.0) / 2.0 * (high - low) + low
+
+
 class MinMax(NormalizationMode):
     name = "min_max"
 
     def normalize(self, x, stats):
-        span = stats["max"] - stats["min"]
-        varies = span != 0
-        scaled = 2.0 * (x - stats["min"]) / torch.where(varies, span, torch.ones_like(span)) - 1.0
-        return torch.where(varies, scaled, torch.zeros_like(scaled))
+        return _to_unit_range(x, stats["min"], stats["max"], torch.zeros_like(x))
 
     def unnormalize(self, x, stats):
-        return (x + 1.0) / 2.0 * (stats["max"] - stats["min"]) + stats["min"]
+        return _from_unit_range(x, stats["min"], stats["max"])
 
 
 class Q99(NormalizationMode):
     name = "q99"
 
     def normalize(self, x, stats):
-        span = stats["q99"] - stats["q01"]
-        varies = span != 0
-        scaled = 2.0 * (x - stats["q01"]) / torch.where(varies, span, torch.ones_like(span)) - 1.0
-        return torch.where(varies, scaled, x).clamp(-1.0, 1.0)
+        return _to_unit_range(x, stats["q01"], stats["q99"], x).clamp(-1.0, 1.0)
 
     def unnormalize(self, x, stats):
-        return (x + 1.0) / 2.0 * (stats["q99"] - stats["q01"]) + stats["q01"]
+        return _from_unit_range(x, stats["q01"], stats["q99"])
 
 
 class MeanStd(NormalizationMode):

@@ -25,7 +25,8 @@ from ..n15.model import GR00TN15
 from .samples import Batch
 
 TRAINER_STATE_FILE = "trainer_state.pt"
-"""In the output folder: step, optimizer, schedule and trainable weights for ``--resume`` (``weights_only`` loadable)."""
+"""In the output folder: step, optimizer, schedule and trainable weights for ``--resume`` (loads with
+``weights_only=True``)."""
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
 """Language-model layers that get LoRA adapters (``--lora-rank``)."""
