@@ -22,7 +22,7 @@ from .n15.dit import VLSelfAttention
 from .n15.embodiments import Embodiment, resolve_embodiment
 from .n15.model import GR00TN15
 from .n15.testing import write_tokenizer
-from .normalization import MinMaxMap, min_max_map
+from .normalization import StatisticsMap, statistics_map
 
 if TYPE_CHECKING:
     from .config import GR00TActorCfg
@@ -38,8 +38,8 @@ class GR00TBuild:
     tokenizer: Any
     embodiment: Embodiment
     adapter: ActionAdapter
-    state_map: MinMaxMap
-    action_map: MinMaxMap
+    state_map: StatisticsMap
+    action_map: StatisticsMap
 
 
 def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBuild:
@@ -72,8 +72,8 @@ def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBui
     head = model.config.action_head
     adapter = ActionAdapter(output_dim, head.action_horizon, head.action_dim, cfg.execute_steps)
     statistics = resolved.statistics if cfg.use_statistics else None
-    state_map = min_max_map(statistics, "state", state_dim, source)
-    action_map = min_max_map(statistics, "action", adapter.action_dim, source)
+    state_map = statistics_map(statistics, "state", state_dim, source, cfg.normalization_modes)
+    action_map = statistics_map(statistics, "action", adapter.action_dim, source, cfg.normalization_modes)
 
     model.requires_grad_(False)
     if cfg.train_action_head:

@@ -50,6 +50,11 @@ class GR00TActorCfg(RslRlMLPModelCfg):
     use_statistics: bool = True
     """Normalize state and un-normalize actions with the embodiment's statistics when the checkpoint has them."""
 
+    normalization_modes: dict[str, str] = {}
+    """``"state.<key>"`` / ``"action.<key>"`` -> normalization mode (``min_max``, ``q99``, ``mean_std``, ``binary``,
+    ``sin_cos`` for state), keys as in the embodiment's statistics. A key not named takes the mode the checkpoint's
+    metadata recorded (a fine-tune of this package), else ``min_max`` (:mod:`isaaclab_gr00t.gr00t.normalization`)."""
+
     instruction: str = "perform the task"
     """Language instruction, chat-templated once at construction."""
 

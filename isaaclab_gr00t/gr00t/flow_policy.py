@@ -3,9 +3,10 @@
 The head integrates a velocity field with ``N`` Euler steps (N1.5: 4, t = k / N) from x_0 to the action chunk x_N.
 Two ways to make that a policy PPO can score, chosen by the actor cfg's ``policy``:
 
-- :class:`GaussianAroundFlow` (``"gaussian"``): integrate deterministically from x_0 = 0 and put a Gaussian with a
-  learned, state-independent std around the executed actions. Log-probability, entropy and KL are closed-form; the
-  ratio is exactly 1 at the first epoch; nothing but the action is stored.
+- :class:`GaussianAroundFlow` (``"gaussian"``): integrate deterministically from x_0 ~ N(0, I) (the published
+  model's start, always) and put a Gaussian with a learned, state-independent std around the executed actions.
+  Log-probability, entropy and KL are closed-form; the rollout stores x_0 and the update integrates from it again,
+  so the ratio is exactly 1 at the first epoch (this needs an algorithm that stores ``rollout_extras``, as PPO37).
 - :class:`FlowSDE` (``"flow_sde"``, RLinf's recipe for GR00T): start from x_0 ~ N(0, I) and make one Euler step,
   drawn at random once per rollout call, a Gaussian (the SDE form of the flow's ODE); the others stay
   deterministic. The rollout stores the chain x_0..x_N and the step; the update re-scores that step's Gaussian
@@ -52,9 +53,13 @@ class Denoiser:
         """Deterministic Euler integration from t = 0 to 1."""
         return euler_integrate(lambda chunk, k: self.velocity(chunk, self.step_indices(k)), x, self.num_steps)
 
-    def mean_action(self) -> torch.Tensor:
-        """The env action of the flow's ODE from the noise distribution's mode (x_0 = 0)."""
-        return self.to_env(self.executed(self.integrate(torch.zeros_like(self.chunk_like))))
+    def start_noise(self) -> torch.Tensor:
+        """A fresh x_0 ~ N(0, I) of the chunk's shape (the published model's start of every integration)."""
+        return torch.randn_like(self.chunk_like)
+
+    def action_from(self, noise: torch.Tensor) -> torch.Tensor:
+        """The env action of the flow's ODE from ``noise`` (x_0)."""
+        return self.to_env(self.executed(self.integrate(noise)))
 
 
 class GaussianAroundFlow(nn.Module):
@@ -70,10 +75,20 @@ class GaussianAroundFlow(nn.Module):
                 "GR00T policy 'gaussian' needs a Gaussian parameterized by its mean only (rsl_rl's"
                 f" GaussianDistribution), got distribution_cfg.class_name={distribution_cfg.get('class_name')!r}."
             )
+        self.rollout_extras: TensorDict | None = None
+        """The start noise x_0 (B, H, D) of the last forward, for the algorithm to store."""
+        self._replay: TensorDict | None = None
+
+    def replay(self, extras: TensorDict) -> None:
+        """Make the next forward integrate from the stored start noise ``extras["noise"]`` (the update)."""
+        self._replay = extras
 
     def act(self, denoiser: Denoiser, stochastic: bool) -> torch.Tensor:
-        """Return the sampled (``stochastic``) or the mean env action."""
-        mean = denoiser.mean_action()
+        """Return the sampled (``stochastic``) or the mean env action, from fresh or replayed start noise."""
+        extras, self._replay = self._replay, None
+        noise = denoiser.start_noise() if extras is None else extras["noise"]
+        self.rollout_extras = TensorDict({"noise": noise}, batch_size=[noise.shape[0]])
+        mean = denoiser.action_from(noise)
         if stochastic:
             self.distribution.update(mean)
             return self.distribution.sample()
@@ -154,7 +169,7 @@ class FlowSDE(nn.Module):
             extras, self._replay = self._replay, None
             return self._rescore(denoiser, extras["chain"], extras["step"])
         if not stochastic:
-            return denoiser.mean_action()
+            return denoiser.action_from(denoiser.start_noise())
         noisy_step = int(torch.randint(denoiser.num_steps, ()))  # one step for the whole batch, as RLinf draws it
         x = torch.randn_like(denoiser.chunk_like)
         chain = [x]

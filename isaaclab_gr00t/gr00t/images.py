@@ -1,8 +1,8 @@
 """Camera observations to GR00T N1.5's vision input, as its published evaluation transforms prepare them.
 
-Each camera frame becomes one RGB view: centre crop to 95 % of its sides, bilinear (antialiased) resize to the
-vision tower's size (224 for N1.5), then the Eagle processor's normalization ``(x - 0.5) / 0.5`` of ``x`` in
-[0, 1] (docs/gr00t.md, "Inputs").
+Each camera frame becomes one RGB view: centre crop to ``int(0.95 * side)`` pixels of each side, bilinear
+(antialiased) resize to the vision tower's size (224 for N1.5), then the Eagle processor's normalization
+``(x - 0.5) / 0.5`` of ``x`` in [0, 1] (docs/gr00t.md, "Inputs").
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _channel_first_frames(group: torch.Tensor, channels_per_frame: int) -> torch
 def _crop_and_resize(frames: torch.Tensor, image_size: int) -> torch.Tensor:
     """Centre crop to ``CROP_SCALE`` of each side, then resize to ``image_size`` (bilinear, antialiased)."""
     height, width = frames.shape[-2:]
-    crop_h, crop_w = max(1, round(height * CROP_SCALE)), max(1, round(width * CROP_SCALE))
+    crop_h, crop_w = max(1, int(height * CROP_SCALE)), max(1, int(width * CROP_SCALE))  # truncated, as published
     top, left = (height - crop_h) // 2, (width - crop_w) // 2
     frames = frames[..., top : top + crop_h, left : left + crop_w]
     return F.interpolate(frames, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True)

@@ -125,7 +125,8 @@ class GR00TActor(MLPModel):
         """What the last sampling forward needs stored with the transition, or None when nothing is needed.
 
         ``features``: the frozen backbone's output (camera tasks), so the update never runs the vision tower or the
-        language model again; ``chain`` and ``step``: flow-SDE's denoising chain.
+        language model again; ``noise``: the Gaussian mode's start noise x_0; ``chain`` and ``step``: flow-SDE's
+        denoising chain.
         """
         return self._rollout_extras
 
@@ -143,7 +144,7 @@ class GR00TActor(MLPModel):
         """Return sampled actions (``stochastic_output``) or the policy mean, ``(N, execute_steps * action_dim)``."""
         obs = unpad_trajectories(obs, masks) if masks is not None else obs
         replay, self._replay = self._replay, None
-        if replay is not None and "chain" in replay.keys():
+        if replay is not None:
             self.policy.replay(replay)
         with torch.autocast("cuda", torch.bfloat16, enabled=self.autocast and obs.device.type == "cuda"):
             stored_features = None if replay is None else replay.get("features")
@@ -248,8 +249,8 @@ class GR00TActor(MLPModel):
             bucket = step * cfg.num_timestep_buckets // cfg.num_inference_timesteps
             return head.velocity(context, state_tokens, x, bucket, self.embodiment_id, context_kv=context_kv).float()
 
-        chunk = context.new_zeros((context.shape[0], cfg.action_horizon, cfg.action_dim), dtype=torch.float32)
-        return Denoiser(velocity, cfg.num_inference_timesteps, chunk, self.adapter.to_env, self._unnormalize)
+        chunk_like = context.new_empty((context.shape[0], cfg.action_horizon, cfg.action_dim), dtype=torch.float32)
+        return Denoiser(velocity, cfg.num_inference_timesteps, chunk_like, self.adapter.to_env, self._unnormalize)
 
     def _unnormalize(self, executed: torch.Tensor) -> torch.Tensor:
         """Executed entries ``(N, k * A)`` in [-1, 1] -> env actions with the embodiment's action statistics."""

@@ -67,14 +67,17 @@ def build_pair(obs: TensorDict, action_dim: int, size: str) -> dict[str, tuple[G
 def run_path(
     actor: GR00TActor, critic: GR00TCritic, obs: TensorDict, actions: torch.Tensor, replay: bool
 ) -> PathOutputs:
-    """Rollout forward (mean actions, values, stored extras), then the update's forward on ``actions``."""
+    """Rollout forward (mean actions, values, stored extras), then the update's forward on ``actions``; ``replay``
+    reuses the stored backbone features (the start noise is replayed either way)."""
     with torch.no_grad():
+        torch.manual_seed(1)  # the same start noise on both paths
         mean_actions = actor(obs)
+        torch.manual_seed(2)
         actor(obs, stochastic_output=True)
         values = critic(obs)
         extras = actor.rollout_extras
-        if replay and extras is not None:
-            actor.replay(extras)
+        # the update integrates from the rollout's start noise on both paths; only the optimized one reuses features
+        actor.replay(extras if replay else extras.exclude("features"))
         actor(obs, stochastic_output=True)
         update_log_prob = actor.get_output_log_prob(actions)
     return PathOutputs(mean_actions.float(), values.float(), update_log_prob.float())

@@ -42,6 +42,12 @@ def test_actor_runs_the_loaded_weights(tiny_checkpoint):
     assert actor.embodiment_id == 31  # new_embodiment
 
 
+def _seeded(actor: GR00TActor, obs) -> torch.Tensor:
+    """The deterministic action from a fixed start noise (every integration starts from x_0 ~ N(0, I))."""
+    torch.manual_seed(7)
+    return actor(obs)
+
+
 def test_embodiment_statistics_map_state_and_actions(tiny_checkpoint):
     obs = _obs()
     plain = _actor(tiny_checkpoint, obs, embodiment="gr1", use_statistics=False)
@@ -53,7 +59,7 @@ def test_embodiment_statistics_map_state_and_actions(tiny_checkpoint):
     with torch.no_grad():
         executed = plain(obs)  # the model's [-1, 1] actions (identity map)
         round_trip = mapped.action_map.unnormalize(mapped.action_map.normalize(executed))
-        torch.testing.assert_close(round_trip, executed.clamp(-1, 1))
+        torch.testing.assert_close(round_trip, executed)  # min_max clips neither way, as published
     with pytest.raises(ValueError, match="state statistics describe 6 dimensions"):
         _actor(tiny_checkpoint, _obs(state_dim=5), embodiment="gr1")
 
@@ -79,7 +85,7 @@ def test_ppo_checkpoint_leaves_out_frozen_weights_and_reload_reproduces_actions(
     fresh = _actor(tiny_checkpoint, obs, lora_rank=2)
     fresh.load_state_dict(state, strict=True)
     with torch.no_grad():
-        torch.testing.assert_close(fresh(obs), actor(obs))
+        torch.testing.assert_close(_seeded(fresh, obs), _seeded(actor, obs))
     del state[next(k for k in state if "lora_B" in k)]
     with pytest.raises(RuntimeError, match="lora_B"):
         fresh.load_state_dict(state, strict=True)
@@ -94,7 +100,7 @@ def test_random_model_checkpoint_keeps_every_weight():
     fresh = GR00TActor(obs, GROUPS, "actor", 6, pixel_offset=0.5)
     fresh.load_state_dict(state, strict=True)
     with torch.no_grad():
-        torch.testing.assert_close(fresh(obs), actor(obs))
+        torch.testing.assert_close(_seeded(fresh, obs), _seeded(actor, obs))
 
 
 def test_export_raises_not_implemented():

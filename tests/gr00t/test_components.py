@@ -15,7 +15,7 @@ from isaaclab_gr00t.gr00t.n15 import N15Config
 from isaaclab_gr00t.gr00t.n15.checkpoint import load_tokenizer
 from isaaclab_gr00t.gr00t.n15.config import TINY_SPECIAL_TOKENS
 from isaaclab_gr00t.gr00t.n15.testing import CHAT_TEMPLATE, write_tokenizer
-from isaaclab_gr00t.gr00t.normalization import min_max_map, pad_to
+from isaaclab_gr00t.gr00t.normalization import pad_to, statistics_map
 from isaaclab_gr00t.gr00t.prompt import prompt_tokens
 
 
@@ -79,6 +79,13 @@ def test_camera_views_crop_resize_and_normalize():
     assert count_views(groups[:2]) == 3 and count_views(groups[2:], channels_per_frame=1) == 3
 
 
+def test_centre_crop_truncates_the_side_as_published():
+    # a 10 px side crops to int(9.5) = 9 px (rounding would keep all 10); a resize to 9 px is then the identity
+    frame = torch.rand(1, 3, 10, 10)
+    views = camera_views([frame], image_size=9, pixel_scale=1.0, pixel_offset=0.0)
+    torch.testing.assert_close(views[:, 0], (frame[..., :9, :9] - 0.5) / 0.5)
+
+
 def _tokenizer(tmp_path):
     write_tokenizer(str(tmp_path), TINY_SPECIAL_TOKENS)
     return load_tokenizer(str(tmp_path), None, N15Config.preset("tiny"))
@@ -131,21 +138,57 @@ def test_min_max_maps_normalize_state_and_unnormalize_actions():
         action={"arm": _key([-1.0, 0.0], [3.0, 1.0])},
         modalities={},
     )
-    state = min_max_map(statistics, "state", 3, "test")
+    state = statistics_map(statistics, "state", 3, "test")
     torch.testing.assert_close(state.normalize(torch.tensor([[1.0, 2.0, 0.0]])), torch.tensor([[0.0, 1.0, -1.0]]))
-    torch.testing.assert_close(state.normalize(torch.tensor([[5.0, -9.0, 0.04]])), torch.tensor([[1.0, -1.0, 0.0]]))
-    action = min_max_map(statistics, "action", 2, "test")
-    torch.testing.assert_close(action.unnormalize(torch.tensor([[-1.0, 1.0], [0.0, 0.0]])),
-                               torch.tensor([[-1.0, 1.0], [1.0, 0.5]]))
+    # published: no clipping when normalizing, nor when un-normalizing
+    torch.testing.assert_close(state.normalize(torch.tensor([[5.0, -9.0, 0.04]])), torch.tensor([[4.0, -4.5, 0.0]]))
+    action = statistics_map(statistics, "action", 2, "test")
+    torch.testing.assert_close(action.unnormalize(torch.tensor([[-1.0, 1.0], [0.0, 0.0], [2.0, -3.0]])),
+                               torch.tensor([[-1.0, 1.0], [1.0, 0.5], [5.0, -1.0]]))
     x = torch.rand(5, 2) * 2 - 1
     torch.testing.assert_close(action.normalize(action.unnormalize(x)), x)
-    identity = min_max_map(None, "state", 3, "test")
+    identity = statistics_map(None, "state", 3, "test")
     assert identity.normalize(torch.ones(1, 3)).equal(torch.ones(1, 3))
     with pytest.raises(ValueError, match="state statistics describe 3 dimensions"):
-        min_max_map(statistics, "state", 4, "metadata.json [gr1]")
+        statistics_map(statistics, "state", 4, "metadata.json [gr1]")
     assert pad_to(torch.ones(2, 3), 5, "state").tolist() == [[1, 1, 1, 0, 0]] * 2
     with pytest.raises(ValueError, match="more than the model's 2"):
         pad_to(torch.ones(2, 3), 2, "state")
+
+
+def test_min_max_maps_a_constant_dimension_to_zero():
+    statistics = EmbodimentStatistics(state={"arm": _key([0.5, -1.0], [0.5, 1.0])}, action={}, modalities={})
+    state = statistics_map(statistics, "state", 2, "test")
+    torch.testing.assert_close(state.normalize(torch.tensor([[0.5, 0.0], [7.0, 1.0]])),
+                               torch.tensor([[0.0, 0.0], [0.0, 1.0]]))
+
+
+def test_normalization_modes_per_key_follow_the_published_formulas():
+    arm = KeyStatistics(max=np.array([4.0, 1.0]), min=np.array([-4.0, 0.0]), mean=np.array([1.0, 0.5]),
+                        std=np.array([2.0, 0.0]), q01=np.array([-2.0, 3.0]), q99=np.array([2.0, 3.0]))
+    gripper = _key([0.0], [1.0])
+    statistics = EmbodimentStatistics(state={"arm": arm, "gripper": gripper}, action={"arm": arm, "gripper": gripper},
+                                      modalities={}, modes={"state.gripper": "binary"})
+    raw = torch.tensor([[3.0, 7.0, 0.7]])
+    q99 = statistics_map(statistics, "state", 3, "test", {"state.arm": "q99"})
+    # 2 (3 - -2) / 4 - 1 = 1.5 clipped to 1; q01 == q99 passes 7 through, clipped to 1; the gripper mode from metadata
+    torch.testing.assert_close(q99.normalize(raw), torch.tensor([[1.0, 1.0, 1.0]]))
+    mean_std = statistics_map(statistics, "state", 3, "test", {"state.arm": "mean_std", "state.gripper": "min_max"})
+    torch.testing.assert_close(mean_std.normalize(raw), torch.tensor([[1.0, 7.0, 0.4]]))  # std 0 passes through
+    sin_cos = statistics_map(statistics, "state", 3, "test", {"state.arm": "sin_cos"})
+    assert sin_cos.normalized_dim == 5
+    torch.testing.assert_close(sin_cos.normalize(raw), torch.tensor([[np.sin(3.0), np.sin(7.0), np.cos(3.0),
+                                                                      np.cos(7.0), 1.0]], dtype=torch.float32))
+    action = statistics_map(statistics, "action", 3, "test", {"action.arm": "q99", "action.gripper": "binary"})
+    torch.testing.assert_close(action.unnormalize(torch.tensor([[2.0, 0.0, 0.2]])),  # the inverse does not clip
+                               torch.tensor([[4.0, 3.0, 0.0]]))
+    assert action.modes("action") == {"action.arm": "q99", "action.gripper": "binary"}
+    with pytest.raises(ValueError, match="'sin_cos' has no inverse"):
+        statistics_map(statistics, "action", 3, "test", {"action.arm": "sin_cos"})
+    with pytest.raises(ValueError, match="unknown normalization mode 'q98'"):
+        statistics_map(statistics, "state", 3, "test", {"state.arm": "q98"})
+    with pytest.raises(ValueError, match=r"\['state.wrist'\], which the statistics lack"):
+        statistics_map(statistics, "state", 3, "test", {"state.wrist": "q99"})
 
 
 def test_chunked_inference_policy_replays_each_chunk_action_in_order():

@@ -90,12 +90,44 @@ def test_flow_sde_log_prob_is_the_noisy_steps_gaussian():
     torch.testing.assert_close(log_prob, expected, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("policy", ["gaussian", "flow_sde"])
+def test_the_deterministic_action_integrates_from_sampled_noise(policy):
+    """The published model starts every integration from x_0 ~ N(0, I), never from its mode 0."""
+    obs = _obs()
+    actor = GR00TActor(obs, GROUPS, "actor", 2, policy=policy, pixel_offset=0.5)
+    with torch.no_grad():
+        context, state_tokens, _ = actor.shared.encode(obs)
+        denoiser = actor._denoiser(context, state_tokens)
+        torch.manual_seed(11)
+        action = actor(obs)
+        torch.manual_seed(11)
+        expected = denoiser.action_from(torch.randn_like(denoiser.chunk_like))
+        from_zero = denoiser.action_from(torch.zeros_like(denoiser.chunk_like))
+    torch.testing.assert_close(action, expected)
+    assert (action - from_zero).abs().max() > 1e-3
+
+
+def test_gaussian_rollout_stores_its_start_noise_and_the_update_reuses_it():
+    obs = TensorDict({"state": torch.randn(4, 3)}, batch_size=[4])
+    actor = GR00TActor(obs, {"actor": ["state"]}, "actor", 2)
+    with torch.no_grad():
+        actions = actor(obs, stochastic_output=True)
+        log_prob = actor.get_output_log_prob(actions)
+        extras = actor.rollout_extras
+        assert set(extras.keys()) == {"noise"} and extras["noise"].shape[0] == 4
+        actor.replay(extras)
+        actor(obs, stochastic_output=True)
+        torch.testing.assert_close(actor.get_output_log_prob(actions), log_prob, atol=1e-5, rtol=0)
+        actor(obs, stochastic_output=True)  # without the stored noise the mean moves
+        assert (actor.get_output_log_prob(actions) - log_prob).abs().max() > 1e-4
+
+
 def test_lora_backbone_is_not_stored_and_runs_in_the_update():
     obs = _obs()
     actor = GR00TActor(obs, GROUPS, "actor", 2, lora_rank=2, pixel_offset=0.5)
     with torch.no_grad():
         actor(obs, stochastic_output=True)
-    assert actor.rollout_extras is None  # a trained backbone's features go stale: nothing to store
+    assert set(actor.rollout_extras.keys()) == {"noise"}  # a trained backbone's features go stale: not stored
 
 
 def test_flow_sde_on_a_task_without_cameras_stores_the_chain_only():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from .embodiments import METADATA_FILE, Embodiment, read_metadata, resolve_embod
 from .errors import (
     CheckpointError,
     CheckpointNotFoundError,
+    ConfigError,
     KeyMismatchError,
     MissingShardError,
     MissingTokenizerError,
@@ -74,6 +75,37 @@ class LayoutReport:
     @property
     def ok(self) -> bool:
         return not (self.missing or self.unexpected or self.misshapen)
+
+
+REPEATED_BLOCKS = (
+    ("DiT blocks", "action_head.model.transformer_blocks.",
+     "config.json action_head_cfg.diffusion_model_cfg.num_layers", lambda c: c.action_head.dit.num_layers),
+    ("vl_self_attention blocks", "action_head.vl_self_attention.transformer_blocks.",
+     "config.json action_head_cfg.vl_self_attention_cfg.num_layers",
+     lambda c: c.action_head.vl_self_attention.num_layers if c.action_head.use_vlln else 0),
+    ("language-model layers", "backbone.eagle_model.language_model.model.layers.",
+     "config.json backbone_cfg.select_layer", lambda c: c.text.num_layers),
+    ("vision layers", "backbone.eagle_model.vision_model.vision_model.encoder.layers.",
+     "the processor config.json vision_config.num_hidden_layers", lambda c: c.vision.num_layers),
+)
+"""(what, key prefix, config field, count in a config) of each stack of repeated blocks."""
+
+
+def check_block_counts(config: N15Config, keys: Iterable[str], ckpt_dir: str) -> None:
+    """Refuse a config that asks for more repeated blocks than the weights hold, before anything is built (the
+    meta-device model of an absurd config, e.g. 10^9 DiT blocks, would take minutes and gigabytes to build).
+
+    Raises:
+        ConfigError: Naming the config field, its value and the blocks the weights hold.
+    """
+    keys = list(keys)
+    for what, prefix, field_name, count in REPEATED_BLOCKS:
+        indices = {int(key[len(prefix):].split(".", 1)[0]) for key in keys
+                   if key.startswith(prefix) and key[len(prefix):].split(".", 1)[0].isdigit()}
+        held = max(indices) + 1 if indices else 0
+        if count(config) > held:
+            raise ConfigError(f"{ckpt_dir}: {field_name}={count(config)} asks for {count(config)} {what}, the weights "
+                              f"hold {held} ({prefix}N).")
 
 
 def expected_layout(config: N15Config) -> dict[str, tuple[int, ...]]:
@@ -194,6 +226,7 @@ def load_checkpoint(
     tokenizer = load_tokenizer(ckpt_dir, processor_dir, config)
 
     layout = read_weight_layout(ckpt_dir)
+    check_block_counts(config, layout, ckpt_dir)
     report = compare_layout({key: info.shape for key, info in layout.items()}, expected_layout(config))
     check_layout(report, ckpt_dir)
 

@@ -18,6 +18,11 @@ import transformers
 
 from .errors import CheckpointNotFoundError, ConfigError, read_json_object
 
+EAGLE_SIZES_FIELD = "isaaclab_gr00t_eagle_config"
+"""This package's extra field of a checkpoint's ``config.json``: an Eagle ``config.json`` (vision/text sizes) for a
+checkpoint whose backbone is not the published one (a fine-tune of a random ``tiny`` model); read when no
+processor folder is given. NVIDIA's code ignores it."""
+
 PUBLISHED_IMAGE_TOKEN_ID = 151669
 """Id of ``<IMG_CONTEXT>`` in the Eagle 2.5 tokenizer: one such token stands for each vision token."""
 
@@ -129,6 +134,12 @@ class ActionHeadConfig:
     """Euler steps of :meth:`FlowMatchingActionHead.sample`."""
     num_timestep_buckets: int = 1000
     """Flow time ``t`` in [0, 1) is discretized as ``int(t * num_timestep_buckets)``."""
+    noise_beta_alpha: float = 1.5
+    """Training: flow time is drawn through s ~ Beta(noise_beta_alpha, noise_beta_beta) (:mod:`.flow_matching`)."""
+    noise_beta_beta: float = 1.0
+    """Second shape parameter of that Beta distribution."""
+    noise_s: float = 0.999
+    """Training: t = (noise_s - s) / noise_s, so t stays below 1."""
     add_pos_embed: bool = True
     """Add the learned position embedding to the action tokens."""
     use_vlln: bool = True
@@ -185,7 +196,8 @@ class N15Config:
     @classmethod
     def from_checkpoint(cls, ckpt_dir: str, processor_dir: str | None = None) -> N15Config:
         """Sizes of the model stored in ``ckpt_dir`` (its ``config.json``), with the vision and language sizes
-        from ``processor_dir/config.json`` (the Eagle 2.5 folder) when given, else the published ones.
+        from ``processor_dir/config.json`` (the Eagle 2.5 folder) when given, else from the checkpoint's
+        :data:`EAGLE_SIZES_FIELD` when it has one, else the published ones.
 
         Fields a file leaves out take the published value.
 
@@ -201,6 +213,8 @@ class N15Config:
         if processor_dir is not None:
             eagle_path = os.path.join(processor_dir, "config.json")
             config = _with_eagle_sizes(config, _read_json(eagle_path), eagle_path)
+        elif isinstance(ckpt.get(EAGLE_SIZES_FIELD), dict):
+            config = _with_eagle_sizes(config, ckpt[EAGLE_SIZES_FIELD], f"{path} {EAGLE_SIZES_FIELD}")
         backbone_cfg = ckpt.get("backbone_cfg", {})
         if backbone_cfg.get("project_to_dim") is not None:
             raise ConfigError(f"{path}: backbone_cfg.project_to_dim={backbone_cfg['project_to_dim']} (a projection "

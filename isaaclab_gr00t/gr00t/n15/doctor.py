@@ -2,7 +2,8 @@
 
     python -m isaaclab_gr00t.gr00t.doctor CHECKPOINT_DIR [--processor DIR] [--load]
 
-It reads only JSON files and safetensors headers (no tensor data), builds the architecture on the meta device and
+It reads only JSON files and safetensors headers (no tensor data), refuses a config that asks for more blocks than the
+weights hold (before building anything), builds the architecture on the meta device and
 lists every missing, unexpected or misshapen tensor by key; it exits 1 on any such problem (or an unreadable
 config or shard), 0 otherwise. Without ``--processor`` the published vision/language sizes are assumed. A missing
 ``experiment_cfg/metadata.json`` or tokenizer is a warning: the loader needs them, the layout does not.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from .checkpoint import (
     CHAT_TEMPLATE_FILES,
+    check_block_counts,
     compare_layout,
     expected_layout,
     read_weight_layout,
@@ -54,6 +56,7 @@ def diagnose(ckpt_dir: str, processor_dir: str | None = None) -> Diagnosis:
         processor_dir = None if processor_dir is None else resolve_folder(processor_dir, "processor")
         config = N15Config.from_checkpoint(ckpt_dir, processor_dir)
         layout = read_weight_layout(ckpt_dir)
+        check_block_counts(config, layout, ckpt_dir)
     except CheckpointError as err:
         found.problems.append(str(err))
         return found

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,15 @@ STATISTIC_NAMES = ("max", "min", "mean", "std", "q01", "q99")
 
 METADATA_FILE = os.path.join("experiment_cfg", "metadata.json")
 """Path of the statistics file inside a checkpoint folder."""
+
+EMBODIMENT_SLOT_FIELD = "isaaclab_gr00t_embodiment_slot"
+"""This package's extra field in a tag's ``metadata.json`` entry: the action-head slot of a tag that is not published
+(a fine-tune's own robot); :func:`resolve_embodiment` reads it, so the checkpoint loads by that tag."""
+
+NORMALIZATION_MODES_FIELD = "isaaclab_gr00t_normalization_modes"
+"""This package's extra field in a tag's ``metadata.json`` entry: ``{"state.<key>" | "action.<key>": mode}``, the
+normalization modes a fine-tune trained with (``python -m isaaclab_gr00t.gr00t.finetune`` writes it), so that a
+model loading the checkpoint normalizes the same way. NVIDIA's code ignores it (its data config holds the modes)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +68,8 @@ class EmbodimentStatistics:
     action: dict[str, KeyStatistics]
     modalities: dict[str, Any]
     """The file's ``modalities`` entry, kept as read."""
+    modes: dict[str, str] = field(default_factory=dict)
+    """``"state.<key>"`` / ``"action.<key>"`` -> normalization mode, from :data:`NORMALIZATION_MODES_FIELD`."""
 
 
 @dataclass(frozen=True)
@@ -85,13 +96,16 @@ def resolve_embodiment(
         name_or_id: A tag (``"new_embodiment"``, ``"gr1"``, ...) or a slot id.
         metadata: Parsed ``metadata.json``, or None.
         extra_slots: More tag -> slot entries (e.g. a fine-tuned checkpoint's own tag such as RLinf's
-            ``{"libero_franka": 31}``); they take precedence over the published table.
+            ``{"libero_franka": 31}``); they, and the slots ``metadata`` records (:data:`EMBODIMENT_SLOT_FIELD`),
+            take precedence over the published table.
 
     Raises:
         UnknownEmbodimentError: If the tag or id is not in the table; the message names the known ones.
         MetadataError: If the tag's metadata entry is malformed.
     """
-    slots = {**PUBLISHED_SLOTS, **(extra_slots or {})}
+    recorded = {tag: entry[EMBODIMENT_SLOT_FIELD] for tag, entry in (metadata or {}).items()
+                if isinstance(entry, dict) and isinstance(entry.get(EMBODIMENT_SLOT_FIELD), int)}
+    slots = {**PUBLISHED_SLOTS, **recorded, **(extra_slots or {})}
     if isinstance(name_or_id, (int, np.integer)) and not isinstance(name_or_id, bool):
         names = [name for name, slot in slots.items() if slot == int(name_or_id)]
         if not names:
@@ -121,7 +135,12 @@ def _statistics(tag: str, entry: Any) -> EmbodimentStatistics:
         if not isinstance(keys, dict):
             raise MetadataError(f"metadata.json entry '{tag}': statistics.{group} is not an object.")
         groups[group] = {key: _key_statistics(f"{tag}.statistics.{group}.{key}", value) for key, value in keys.items()}
-    return EmbodimentStatistics(state=groups["state"], action=groups["action"], modalities=entry.get("modalities", {}))
+    modes = entry.get(NORMALIZATION_MODES_FIELD, {})
+    if not isinstance(modes, dict) or not all(isinstance(mode, str) for mode in modes.values()):
+        raise MetadataError(f"metadata.json entry '{tag}': {NORMALIZATION_MODES_FIELD} is not an object of mode "
+                            "names.")
+    return EmbodimentStatistics(state=groups["state"], action=groups["action"],
+                                modalities=entry.get("modalities", {}), modes=modes)
 
 
 def _key_statistics(where: str, value: Any) -> KeyStatistics:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 import torch
@@ -297,3 +298,21 @@ def test_doctor_command_line_without_processor_assumes_published_sizes(tiny_chec
     assert "PROBLEM" in result.stdout and "language model's width 2048" in result.stdout
     assert "no processor folder: the published vision/language sizes are assumed" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("section", "field"), [("diffusion_model_cfg", "num_layers"),
+                                                 ("vl_self_attention_cfg", "num_layers")])
+def test_an_absurd_block_count_is_refused_before_anything_is_built(tiny_copy, capsys, section, field):
+    path = os.path.join(tiny_copy.checkpoint_dir, "config.json")
+    with open(path, encoding="utf-8") as file:
+        config = json.load(file)
+    config["action_head_cfg"][section][field] = 10**9
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(config, file)
+    start = time.perf_counter()
+    assert doctor_main([tiny_copy.checkpoint_dir, "--processor", tiny_copy.processor_dir]) == 1
+    assert time.perf_counter() - start < 10
+    out = capsys.readouterr().out
+    assert f"{section}.{field}=1000000000" in out and "the weights hold" in out
+    with pytest.raises(CheckpointError, match=f"{section}.{field}=1000000000"):
+        load_checkpoint(tiny_copy.checkpoint_dir, processor_dir=tiny_copy.processor_dir)
