@@ -101,9 +101,7 @@ class DatasetWriter:
                     raise ValueError(f"DatasetWriter {kind} key '{key}' has width {width}; it must be >= {least}")
         if not action_keys:
             raise ValueError("DatasetWriter needs at least one action key")
-        if os.path.isdir(root) and os.listdir(root):
-            if not overwrite:
-                raise FileExistsError(f"{root}: the output folder is not empty (pass overwrite to replace it)")
+        if check_output_folder(root, overwrite):
             shutil.rmtree(root)
         os.makedirs(root, exist_ok=True)
         self.root = root
@@ -276,6 +274,16 @@ class DatasetWriter:
     def _write_jsonl(self, name: str, rows: list[dict]) -> None:
         with open(os.path.join(self.root, name), "w", encoding="utf-8") as file:
             file.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def check_output_folder(root: str, overwrite: bool) -> bool:
+    """Whether ``root`` holds files to delete first; FileExistsError if it does and ``overwrite`` is off."""
+    if not (os.path.isdir(root) and os.listdir(root)):
+        return False
+    if not overwrite:
+        raise FileExistsError(f"{root}: the output folder is not empty (overwrite=True, or --overwrite on the "
+                              "command line, replaces it)")
+    return True
 
 
 def _list_column(array: np.ndarray) -> pa.ListArray:

@@ -188,8 +188,10 @@ def test_a_non_empty_folder_is_refused_unless_overwrite(tmp_path):
         (lambda e: setattr(e, "states", e.states[:, :3]), r"states has shape \(4, 3\), expected \(4, 4\)"),
         (lambda e: setattr(e, "actions", e.actions[:2]), r"actions has shape \(2, 3\), expected \(4, 3\)"),
         (lambda e: e.images.pop("wrist"), r"images for \['front'\], expected \['front', 'wrist'\]"),
-        (lambda e: e.images.update(front=e.images["front"][:, :31]), r"images\['front'\]: yuv420p video needs an even width and height, got 48x31"),
-        (lambda e: e.images.update(front=e.images["front"].astype(np.float32)), r"images\['front'\]: expected \(T, H, W, 3\) uint8 RGB frames"),
+        (lambda e: e.images.update(front=e.images["front"][:, :31]),
+         r"images\['front'\]: yuv420p video needs an even width and height, got 48x31"),
+        (lambda e: e.images.update(front=e.images["front"].astype(np.float32)),
+         r"images\['front'\]: expected \(T, H, W, 3\) uint8 RGB frames"),
         (lambda e: setattr(e, "rewards", None), r"\(rewards, success\) given \(False, True\)"),
     ],
 )
