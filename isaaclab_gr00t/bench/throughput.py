@@ -277,10 +277,15 @@ def learner_configs(
 
 
 @contextlib.contextmanager
-def open_task(task: str, num_envs: int, device: str, seed: int, frontend: str = "torch"):
+def open_task(
+    task: str, num_envs: int, device: str, seed: int, frontend: str = "torch",
+    agent: str = "rsl_rl_cfg_entry_point", agent_task: str | None = None,
+):
     """Yield ``(env, agent_cfg, stock_agent_cfg)`` for a task, built kit-less like ``isaaclab train --frontend <f>``.
 
-    The configs are dicts; ``stock_agent_cfg`` is the task's :data:`STOCK_AGENT_ENTRY_POINT` config, or None.
+    The configs are dicts; ``agent_cfg`` is the ``agent`` entry point of ``agent_task`` (default: ``task``; another
+    task runs a policy trained there, e.g. a state task's expert in its camera twin) and sets the env's action
+    clipping; ``stock_agent_cfg`` is the task's :data:`STOCK_AGENT_ENTRY_POINT` config, or None.
     """
     if task == SYNTHETIC_TASK:
         torch.manual_seed(seed)
@@ -301,7 +306,9 @@ def open_task(task: str, num_envs: int, device: str, seed: int, frontend: str = 
     add_launcher_args(launcher_parser)
     launcher_args = launcher_parser.parse_args(["--device", device])
     # explicit empty overrides: resolve_task_config would otherwise parse this script's sys.argv as Hydra args
-    env_cfg, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", overrides=[])
+    env_cfg, agent_cfg = resolve_task_config(task, agent if agent_task is None else None, overrides=[])
+    if agent_task is not None:
+        agent_cfg = resolve_task_config(agent_task, agent, overrides=[])[1]
     env_cfg.scene.num_envs = num_envs
     env_cfg.sim.device = device
     env_cfg.seed = seed
