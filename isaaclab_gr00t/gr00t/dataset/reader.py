@@ -135,8 +135,9 @@ class GR00TDataset:
     def episode(self, i: int) -> Episode:
         """Episode ``i`` (0-based position) with its views decoded to ``(T, H, W, 3)`` uint8."""
         data = self._episodes[i]
-        states = np.concatenate([data.vectors[f"state.{k}"] for k in self._state_keys], axis=1)
         actions = np.concatenate([data.vectors[f"action.{k}"] for k in self._action_keys], axis=1)
+        no_state = np.zeros((len(actions), 0), dtype=actions.dtype)
+        states = np.concatenate([no_state] + [data.vectors[f"state.{k}"] for k in self._state_keys], axis=1)
         images = {}
         for key, column in self.video_keys.items():
             path = _video_path(self.root, self.info, data.index, column)
@@ -221,7 +222,9 @@ def _read_modality(root: str) -> tuple[dict[str, VectorKey], dict[str, VectorKey
     vectors = {}
     for group, default_column in (("state", STATE_COLUMN), ("action", ACTION_COLUMN)):
         keys = modality.get(group)
-        if not isinstance(keys, dict) or not keys:
+        # a camera-only robot has no state keys (its state token sees zeros); every robot has an action
+        empty_allowed = group == "state" and bool(modality.get("video"))
+        if not isinstance(keys, dict) or not (keys or empty_allowed):
             raise DatasetError(path, group, "missing or empty")
         vectors[group] = {}
         for key, entry in keys.items():

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from isaaclab_gr00t.gr00t.dataset import Episode
+from isaaclab_gr00t.gr00t.dataset import DatasetError, Episode, GR00TDataset
 from isaaclab_gr00t.gr00t.dataset.layout import (
     EPISODES_FILE, INFO_FILE, MODALITY_FILE, STATISTIC_NAMES, STATS_FILE, TASKS_FILE,
 )
@@ -203,3 +203,52 @@ def test_a_bad_episode_is_refused_with_its_field_named(tmp_path, change, message
     change(episode)
     with pytest.raises(ValueError, match=f"episode 1: {message}"):
         writer.add_episode(episode)
+
+# ---- what the writer writes, the reader reads back
+
+
+def _write_dataset(root, episodes, state_keys, video_keys):
+    with DatasetWriter(root, fps=30, robot_type="test_arm", state_keys=state_keys, action_keys={"arm": 2, "hand": 1},
+                       video_keys=video_keys) as writer:
+        for episode in episodes:
+            writer.add_episode(episode)
+
+
+def test_reader_reads_back_what_the_writer_wrote(tmp_path):
+    episodes = [make_episode(12, seed=0), make_episode(9, seed=1, instruction="push the cube")]
+    _write_dataset(tmp_path, episodes, {"joints": 3, "gripper": 1}, ["front", "wrist"])
+    dataset = GR00TDataset.open(str(tmp_path))
+    assert dataset.episode_lengths == [12, 9]
+    assert dataset.state_keys == {"joints": (0, 3), "gripper": (3, 4)}
+    assert dataset.action_keys == {"arm": (0, 2), "hand": (2, 3)}
+    assert set(dataset.video_keys) == {"front", "wrist"}
+    for index, written in enumerate(episodes):
+        read = dataset.episode(index)
+        assert read.instruction == written.instruction
+        np.testing.assert_allclose(read.states, written.states, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(read.actions, written.actions, rtol=0, atol=1e-6)
+        for key, frames in written.images.items():
+            assert read.images[key].shape == frames.shape
+            assert np.abs(read.images[key].astype(float) - frames).mean() < 3.0  # h264 at crf 18
+    statistics = dataset.statistics()
+    every_state = np.concatenate([episode.states for episode in episodes])
+    np.testing.assert_allclose(statistics["state"]["joints"].mean, every_state[:, :3].mean(0), atol=1e-5)
+    np.testing.assert_allclose(statistics["state"]["gripper"].max, every_state[:, 3:].max(0), atol=1e-6)
+
+
+def test_a_camera_only_robot_has_no_state_keys_and_still_reads(tmp_path):
+    episode = make_episode(8, seed=2, videos=("front",))
+    episode = Episode(states=np.zeros((8, 0), np.float32), actions=episode.actions, instruction="balance",
+                      images=episode.images, rewards=episode.rewards, success=True)
+    _write_dataset(tmp_path, [episode], {}, ["front"])
+    dataset = GR00TDataset.open(str(tmp_path))
+    assert dataset.state_keys == {}
+    assert dataset.episode(0).states.shape == (8, 0)
+
+
+def test_a_state_less_dataset_without_views_is_refused(tmp_path):
+    episode = make_episode(8, seed=3, videos=())
+    episode = Episode(states=np.zeros((8, 0), np.float32), actions=episode.actions, instruction="balance")
+    _write_dataset(tmp_path, [episode], {}, [])
+    with pytest.raises(DatasetError, match="modality.json: state: missing or empty"):
+        GR00TDataset.open(str(tmp_path))
