@@ -26,7 +26,7 @@ from tensordict import TensorDict
 
 from isaaclab_gr00t.envs import VecEnvWrapper
 
-from .success import StickyTermSuccess, TimeLimitSuccess, success_rule
+from .success import SuccessRule, success_rule
 from .throughput import open_task, silenced_stdout
 
 DEFAULT_AGENT = "rsl_rl_cfg_entry_point"
@@ -159,7 +159,7 @@ class PolicyRun:
     agent: str
     """The agent entry point the checkpoint was loaded into."""
     agent_cfg: dict
-    success: TimeLimitSuccess | StickyTermSuccess
+    success: SuccessRule
     """The task's success rule (:mod:`.success`)."""
 
 
@@ -237,6 +237,7 @@ def transitions(run: PolicyRun, capture: Callable[[], dict[str, torch.Tensor]] =
             actions = run.policy(run.rename.rename(obs))
             if clip is not None:
                 actions = actions.clamp(-clip, clip)
+            run.success.before_step()
             next_obs, rewards, dones, extras = env.step(actions)
             dones = dones.bool()
             run.policy.reset(dones)

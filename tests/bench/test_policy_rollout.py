@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from isaaclab_gr00t.bench.policy_rollout import GR00T_AGENT, choose_agent, parse_obs_map, resolve_checkpoint
-from isaaclab_gr00t.bench.success import StickyTermSuccess, TimeLimitSuccess
+from isaaclab_gr00t.bench.success import StickyTermSuccess, TimeLimitSuccess, UprightAtTimeLimitSuccess, success_rule
 
 
 def save_checkpoint(path):
@@ -68,3 +71,18 @@ def test_time_limit_success_is_a_time_out_not_a_termination():
     assert TimeLimitSuccess().ended(dones, extras).tolist() == [True, False, False]
     with pytest.raises(KeyError, match="time_outs"):
         TimeLimitSuccess().ended(dones, {})
+
+
+def test_a_cartpole_succeeds_at_its_time_limit_only_with_the_pole_upright():
+    """Isaac Lab 3.0's cartpole does not terminate on a fallen pole: a pole hanging down at the time limit fails."""
+    joint_pos = torch.tensor([[0.1, 0.05], [0.0, math.pi], [2.0, -0.1], [0.0, 2 * math.pi + 0.1]])
+    data = SimpleNamespace(joint_pos=SimpleNamespace(torch=joint_pos))
+    env = SimpleNamespace(cartpole=SimpleNamespace(data=data), _pole_dof_idx=[1], num_envs=4, device="cpu")
+    env.unwrapped = env
+    rule = success_rule(env)
+    assert isinstance(rule, UprightAtTimeLimitSuccess)
+    rule.before_step()
+    dones = torch.tensor([True, True, True, True])
+    extras = {"time_outs": torch.tensor([True, True, False, True])}
+    # upright and timed out; fallen; upright but terminated; upright after a full turn (angle wraps)
+    assert rule.ended(dones, extras).tolist() == [True, False, False, True]
