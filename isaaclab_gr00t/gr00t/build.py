@@ -1,8 +1,8 @@
 """Build the N1.5 model an actor fine-tunes: loaded from a checkpoint folder, or random at a preset size.
 
 Then freeze it, make the trainable set trainable (action head in float32 master weights, LoRA adapters on the
-language model and/or vision tower) and set up the mapping of its action chunk to the PPO action and the
-embodiment's state and action maps.
+language model and/or vision tower), set up the progressive-unfreezing schedule (:mod:`.unfreeze`), the mapping of
+its action chunk to the PPO action and the embodiment's state and action maps.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .n15.embodiments import Embodiment, resolve_embodiment
 from .n15.model import GR00TN15
 from .n15.testing import write_tokenizer
 from .normalization import StatisticsMap, statistics_map
+from .unfreeze import UnfreezeSchedule, float32_trainable, llm_lora_layers, parse_stages, resolve_stages
 
 if TYPE_CHECKING:
     from .config import GR00TActorCfg
@@ -40,6 +41,8 @@ class GR00TBuild:
     adapter: ActionAdapter
     state_map: StatisticsMap
     action_map: StatisticsMap
+    schedule: UnfreezeSchedule
+    """The groups that join training later (:mod:`.unfreeze`), frozen for now."""
 
 
 def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBuild:
@@ -51,8 +54,8 @@ def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBui
         output_dim: Size of the PPO action: ``execute_steps`` env actions.
 
     Raises:
-        ValueError: For an unknown ``dtype``, an ``execute_steps`` that does not fit, or statistics that do not fit
-            the env's state or action size.
+        ValueError: For an unknown ``dtype``, an ``execute_steps`` that does not fit, statistics that do not fit
+            the env's state or action size, or an ``unfreeze`` schedule that does not fit the model or the cfg.
         CheckpointError: For a checkpoint folder that does not load strict (the file and key are named).
     """
     if cfg.dtype not in DTYPES:
@@ -61,6 +64,7 @@ def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBui
     if isinstance(embodiment, str) and embodiment.isdigit():
         embodiment = int(embodiment)  # a slot id given on the command line
     dtype = DTYPES[cfg.dtype]
+    stage_cfgs = parse_stages(cfg)
     if cfg.checkpoint is not None:
         loaded = load_checkpoint(cfg.checkpoint, processor_dir=cfg.processor, embodiment=embodiment, dtype=dtype)
         model, tokenizer, resolved = loaded.model, loaded.tokenizer, loaded.embodiment
@@ -77,14 +81,17 @@ def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBui
 
     model.requires_grad_(False)
     if cfg.train_action_head:
-        model.action_head.float().requires_grad_(True)  # float32 master weights for the trained part
+        float32_trainable(model.action_head)
         model.action_head.train_only_slot(resolved.slot_id)
-    _add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_llm_targets, cfg.lora_vision_targets)
-    if cfg.gradient_checkpointing:
+    llm_layers = llm_lora_layers(stage_cfgs, len(model.backbone.eagle_model.language_model.model.layers))
+    _add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_llm_targets, cfg.lora_vision_targets, llm_layers)
+    stages = resolve_stages(model, stage_cfgs, resolved.slot_id)
+    if cfg.gradient_checkpointing:  # while every part that will ever train still requires gradients
         _enable_gradient_checkpointing(model)
+    schedule = UnfreezeSchedule(stages)
     if cfg.compile_blocks:
         _compile_blocks(model)
-    return GR00TBuild(model.eval(), tokenizer, resolved, adapter, state_map, action_map)
+    return GR00TBuild(model.eval(), tokenizer, resolved, adapter, state_map, action_map, schedule)
 
 
 def _random_model(size: str, dtype: torch.dtype) -> tuple[GR00TN15, Any]:
@@ -145,16 +152,20 @@ def _compile_blocks(model: GR00TN15) -> None:
             block.compile()
 
 
-def _add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str]) -> None:
-    """Inject float32 LoRA adapters (dropout 0) into the language model and/or the vision tower."""
+def _add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str],
+              llm_layers: list[int] | None) -> None:
+    """Inject float32 LoRA adapters (dropout 0, ``lora_B`` zero: no change until trained) into the language model
+    (its layers ``llm_layers``, None: all) and/or the vision tower."""
     if rank <= 0:
         return
     from peft import LoraConfig, inject_adapter_in_model
 
     eagle = model.backbone.eagle_model
-    for module, targets in ((eagle.language_model, llm_targets), (eagle.vision_model, vision_targets)):
+    for module, targets, layers in ((eagle.language_model, llm_targets, llm_layers),
+                                    (eagle.vision_model, vision_targets, None)):
         if targets:
-            config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=list(targets), lora_dropout=0.0)
+            config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=list(targets), lora_dropout=0.0,
+                                layers_to_transform=layers, layers_pattern=None if layers is None else "layers")
             inject_adapter_in_model(config, module)
     for name, parameter in model.backbone.named_parameters():
         if "lora_" in name:

@@ -7,10 +7,39 @@ keyword argument, and the model builds its cfg back from them: each default is w
 
 from __future__ import annotations
 
+from dataclasses import MISSING
 from typing import Literal
 
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlMLPModelCfg
+
+UnfreezeGroup = Literal["action_head", "vision_projector", "llm_lora_top", "vision_lora"]
+"""The parameter sets a stage of progressive unfreezing can bring into training (:mod:`.unfreeze`)."""
+
+
+@configclass
+class UnfreezeStageCfg:
+    """One stage of progressive unfreezing: a parameter group of the N1.5 model, frozen until ``iteration``, trains
+    from that iteration's update on at its own learning rate (gradual unfreezing, Howard & Ruder, ACL 2018)."""
+
+    iteration: int = MISSING
+    """The learning iteration (0-based, as checkpoints count completed iterations) whose update first trains the
+    group: ``iteration: 100`` leaves the group unchanged by iterations 0..99; a run resumed from ``model_<N>.pt``
+    trains it from iteration ``N`` on when ``N >= 100``."""
+
+    group: UnfreezeGroup = MISSING
+    """``action_head``: the action head as ``train_action_head`` trains it (which must then be false);
+    ``vision_projector``: Eagle's ``mlp1`` (vision tokens to the language model's width), in float32;
+    ``llm_lora_top``: the LoRA adapters (``lora_rank``, ``lora_alpha``, ``lora_llm_targets``) of the language
+    model's top ``layers`` layers, those of earlier ``llm_lora_top`` stages excepted;
+    ``vision_lora``: the vision tower's LoRA adapters (``lora_vision_targets``)."""
+
+    layers: int = 0
+    """``llm_lora_top`` only (at least 1 there, 0 for the other groups): how many of the language model's top layers
+    have trained adapters from this stage on, counting those of earlier stages."""
+
+    lr_scale: float = 1.0
+    """Learning rate of the group relative to the algorithm's."""
 
 
 @configclass
@@ -95,6 +124,14 @@ class GR00TActorCfg(RslRlMLPModelCfg):
 
     lora_vision_targets: list[str] = []
     """Vision-tower linear layers that get LoRA adapters (empty: the tower runs without gradients)."""
+
+    unfreeze: list[UnfreezeStageCfg] = []
+    """Progressive unfreezing: stages, in increasing ``iteration``, each bringing a group into training (a list of
+    mappings from YAML). A stage's parameters (zero-initialized LoRA adapters included) exist and have their own
+    optimizer group from construction, frozen until the stage's iteration. With an ``llm_lora_top`` stage the
+    language model's adapters sit on the top layers the stages name and train from their stages only; with a
+    ``vision_lora`` stage the vision tower's adapters train from that stage only. A schedule that ever trains the
+    backbone stores no backbone features with the rollout, so every update runs the backbone."""
 
     action_head_lr_scale: float = 1.0
     """Learning rate of the action head relative to the algorithm's."""

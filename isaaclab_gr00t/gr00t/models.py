@@ -84,8 +84,11 @@ class GR00TActor(MLPModel):
             pixel_scale=cfg.pixel_scale, pixel_offset=cfg.pixel_offset, channels_per_frame=cfg.channels_per_frame
         )
         self.lr_scales = {"action_head": cfg.action_head_lr_scale, "lora": cfg.lora_lr_scale, "std": cfg.std_lr_scale}
-        # the checkpoint folder rebuilds the frozen weights, so PPO checkpoints leave them out
-        trainable = {f"gr00t.{name}" for name, p in self.gr00t.named_parameters() if p.requires_grad}
+        self.unfreeze_schedule = built.schedule
+        # the checkpoint folder rebuilds the frozen weights, so PPO checkpoints leave them out (not those of stages)
+        scheduled = {id(p) for p in self.unfreeze_schedule.parameters()}
+        trainable = {f"gr00t.{name}" for name, p in self.gr00t.named_parameters()
+                     if p.requires_grad or id(p) in scheduled}
         frozen = {f"gr00t.{key}" for key in self.gr00t.state_dict()} - trainable
         self._frozen_keys = frozen if cfg.checkpoint is not None else set()
         self.register_state_dict_post_hook(_drop_frozen_keys)
@@ -98,7 +101,10 @@ class GR00TActor(MLPModel):
         else:
             raise ValueError(f"GR00T actor cfg field 'policy' must be 'gaussian' or 'flow_sde', got {cfg.policy!r}.")
 
-        self.backbone_trains = any(p.requires_grad for p in self.gr00t.backbone.parameters())
+        self.backbone_trains = (any(p.requires_grad for p in self.gr00t.backbone.parameters())
+                                or self.unfreeze_schedule.touches_backbone)
+        """Whether the backbone trains now or from a stage of the unfreeze schedule; decided once, so a schedule
+        that will train it never stores its features (they would go stale once it trains)."""
         self.gradient_checkpointing = cfg.gradient_checkpointing
         self.autocast = cfg.dtype == "bfloat16"
         self._replay: TensorDict | None = None
@@ -170,17 +176,25 @@ class GR00TActor(MLPModel):
             self.obs_normalizer.update(self._state(obs))
 
     def optimizer_param_groups(self, base_lr: float) -> list[dict]:
-        """Parameter groups for PPO37: action head, LoRA and std, each at its own learning rate."""
+        """Parameter groups for PPO37: action head, LoRA and std, each at its own learning rate, then one group per
+        unfreeze stage (frozen until its iteration, listed from the start so the optimizer's layout is fixed)."""
+        scheduled = {id(p) for p in self.unfreeze_schedule.parameters()}
         groups = {
             "action_head": list(self.gr00t.action_head.parameters()),
             "lora": [p for n, p in self.gr00t.backbone.named_parameters() if "lora_" in n],
             "std": list(self.distribution.parameters()),
         }
+        trained = {name: [p for p in params if p.requires_grad and id(p) not in scheduled]
+                   for name, params in groups.items()}
         return [
-            {"name": name, "params": [p for p in params if p.requires_grad], "lr": base_lr * self.lr_scales[name]}
-            for name, params in groups.items()
-            if any(p.requires_grad for p in params)
-        ]
+            {"name": name, "params": params, "lr": base_lr * self.lr_scales[name]}
+            for name, params in trained.items() if params
+        ] + self.unfreeze_schedule.param_groups(base_lr)
+
+    def unfreeze_due(self, iteration: int) -> list[str]:
+        """Bring the unfreeze stages due by learning iteration ``iteration`` into training (``GR00TRunner`` calls
+        it before each iteration); the names of the groups it started."""
+        return [stage.name for stage in self.unfreeze_schedule.apply(iteration)]
 
     def as_jit(self) -> nn.Module:
         """Not supported: raise :class:`GR00TExportError`."""
@@ -217,7 +231,8 @@ class GR00TActor(MLPModel):
             pixels = camera_views(images, size, **self.image_input)
         else:
             pixels = self.input_ids.new_zeros((1, 0, 3, size, size), dtype=torch.float32)
-        pixels = pixels.to(model.backbone.eagle_model.mlp1[0].weight.dtype)
+        tower = model.backbone.eagle_model.vision_model.vision_model
+        pixels = pixels.to(tower.embeddings.patch_embedding.weight.dtype)
         ids = self.input_ids.expand(pixels.shape[0], -1)
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.backbone_trains):
             return model.backbone(pixels, ids)

@@ -57,8 +57,11 @@ class GroupsParameters(Protocol):
     def optimizer_param_groups(self, base_lr: float) -> list[dict[str, Any]]:
         """Optimizer parameter groups: ``params`` and ``lr`` (a scale times ``base_lr``), optionally ``name``.
 
-        Frozen parameters and parameters another group already lists (shared ones) are dropped by PPO37. Each
-        group's schedule scales its own ``lr`` in proportion to the algorithm's.
+        PPO37 keeps the parameters as listed, dropping only those another group already lists (shared ones). A
+        frozen parameter listed here stays in the optimizer, which skips it while it gets no gradient: list frozen
+        parameters only where the model unfreezes them later (GR00T's progressive unfreezing), so the optimizer's
+        state and checkpoints keep one layout. Each group's schedule scales its own ``lr`` in proportion to the
+        algorithm's.
         """
 
 

@@ -78,10 +78,12 @@ def install_image_scaling(actor: nn.Module, critic: nn.Module, storage: RolloutS
 
 
 def optimizer_param_groups(actor: nn.Module, critic: nn.Module, base_lr: float) -> list[dict]:
-    """Optimizer groups: a model's own (:class:`~.model_hooks.GroupsParameters`), else all its parameters at once.
+    """Optimizer groups: a model's own (:class:`~.model_hooks.GroupsParameters`), else its trainable parameters at
+    once.
 
-    Frozen and already-listed (shared) parameters are dropped; each group remembers its own initial lr in
-    ``"base_lr"`` so schedules scale all groups proportionally.
+    A model's own groups are kept as listed, frozen parameters included (a model lists those it unfreezes later);
+    already-listed (shared) parameters are dropped. Each group remembers its own initial lr in ``"base_lr"`` so
+    schedules scale all groups proportionally.
     """
     seen: set[int] = set()
     groups = []
@@ -89,9 +91,9 @@ def optimizer_param_groups(actor: nn.Module, critic: nn.Module, base_lr: float) 
         if offers(model, GroupsParameters):
             model_groups = model.optimizer_param_groups(base_lr)
         else:
-            model_groups = [{"params": list(model.parameters()), "lr": base_lr}]
+            model_groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": base_lr}]
         for group in model_groups:
-            params = [p for p in group["params"] if p.requires_grad and id(p) not in seen]
+            params = [p for p in group["params"] if id(p) not in seen]
             seen.update(id(p) for p in params)
             if params:
                 groups.append({**group, "params": params, "base_lr": float(group.get("lr", base_lr))})

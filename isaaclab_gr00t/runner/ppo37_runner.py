@@ -146,6 +146,7 @@ class PPO37Runner(OnPolicyRunner):
         start_it = self.current_learning_iteration
         total_it = start_it + num_learning_iterations
         for it in range(start_it, total_it):
+            self.start_iteration(it)
             start = time.time()
             with torch.inference_mode():
                 obs = rollout.start(obs)
@@ -195,6 +196,10 @@ class PPO37Runner(OnPolicyRunner):
 
         if self.logger.writer is not None:
             self.logger.stop_logging_writer()
+
+    def start_iteration(self, iteration: int) -> None:
+        """Called by :meth:`learn` before learning iteration ``iteration`` (the count of completed iterations,
+        resumed from checkpoints): nothing here, a subclass's hook (``GR00TRunner`` unfreezes its schedule)."""
 
     def save(self, path: str, infos: dict | None = None) -> None:
         """Atomically write the training state; drop old checkpoints beyond ``keep_last_checkpoints``."""

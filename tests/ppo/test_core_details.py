@@ -322,3 +322,29 @@ def test_metrics_are_finite_floats(kit):
     assert expected <= set(metrics)
     assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
     assert metrics["approx_kl"] >= 0 and 0 <= metrics["clip_fraction"] <= 1
+
+
+@pytest.mark.parametrize("update_mode", ["eager", "device"])
+def test_a_frozen_parameter_a_hook_lists_trains_once_unfrozen(kit, update_mode):
+    """A model's own groups keep a parameter it unfreezes later (progressive unfreezing): the optimizer's layout is
+    fixed, the parameter is skipped while frozen and trained from its first gradient on."""
+    class LaterFirstLayer(ppo37_module.MLPModel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.mlp[0].weight.requires_grad_(False)
+
+        def optimizer_param_groups(self, base_lr):
+            return [{"params": list(self.mlp.parameters()), "lr": base_lr}]
+
+    critic_cfg = {"class_name": LaterFirstLayer, "hidden_dims": [16, 16], "activation": "tanh"}
+    alg, env = kit.build(critic=critic_cfg, update_mode=update_mode)
+    weight = alg.critic.mlp[0].weight
+    assert any(p is weight for g in alg.optimizer.param_groups for p in g["params"])
+    before = weight.detach().clone()
+    kit.rollout(alg, env)
+    alg.update()
+    assert torch.equal(weight, before)
+    weight.requires_grad_(True)
+    kit.rollout(alg, env)
+    alg.update()
+    assert not torch.equal(weight, before)

@@ -112,7 +112,7 @@ class EagleBackbone(nn.Module):
         embeds = lm.embed_tokens(input_ids)
         if views:
             vision = eagle.vision_model.vision_model(pixel_values=pixel_values.flatten(0, 1)).last_hidden_state
-            vision = eagle.mlp1(vision)
+            vision = eagle.mlp1(vision.to(eagle.mlp1[0].weight.dtype))  # a trained projector is float32
         else:  # a task without cameras: the prompt alone
             vision = embeds.new_zeros((0, 0, embeds.shape[-1]))
         per_sample = views * vision.shape[1]
