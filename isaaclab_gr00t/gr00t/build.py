@@ -153,7 +153,7 @@ def _compile_blocks(model: GR00TN15) -> None:
 
 
 def _add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str],
-              llm_layers: list[int] | None) -> None:
+              llm_layers: list[int] | None = None) -> None:
     """Inject float32 LoRA adapters (dropout 0, ``lora_B`` zero: no change until trained) into the language model
     (its layers ``llm_layers``, None: all) and/or the vision tower."""
     if rank <= 0:

@@ -34,11 +34,17 @@ def parse_stages(cfg: GR00TActorCfg) -> list[UnfreezeStageCfg]:
     against the rest of ``cfg`` before any model is built.
 
     Raises:
-        ValueError: Naming the stage (``unfreeze[i]``) and its field: an unknown field or group, a missing
-            ``iteration`` or ``group``, iterations out of order, a ``layers`` that does not fit the group, a
-            non-positive ``lr_scale``, a LoRA group without ``lora_rank > 0`` and targets, or an action head that
-            already trains from the start.
+        ValueError: For a value that is no list, or naming the stage (``unfreeze[i]``) and its field: an unknown
+            field or group, a missing ``iteration`` or ``group``, iterations out of order, a ``layers`` that does
+            not fit the group, a non-positive ``lr_scale``, a LoRA group without ``lora_rank > 0`` and targets, or
+            an action head that already trains from the start.
     """
+    if not isinstance(cfg.unfreeze, (list, tuple)):
+        raise ValueError(
+            f"GR00T actor cfg field 'unfreeze' must be a list of stages, got {cfg.unfreeze!r}: write it in YAML (an"
+            " agent preset, or a task spec's agent overrides); Isaac Lab's command line cannot fill a list of"
+            " mappings."
+        )
     stages = [_stage_cfg(entry, index) for index, entry in enumerate(cfg.unfreeze)]
     for index, stage in enumerate(stages):
         where = f"GR00T actor cfg field 'unfreeze[{index}]'"

@@ -27,6 +27,7 @@ from .cameras import add_cameras
 from .entry_points import entry_point_string
 from .errors import SpecError
 from .overrides import apply_overrides
+from .state_groups import add_state_groups
 from .task_spec import TaskSpec, check_asset_value, parse_task_spec
 
 SPEC_ENTRY_POINT_GROUP = "isaaclab_gr00t.task_specs"
@@ -152,6 +153,7 @@ def build_env_cfg(spec: TaskSpec, resolve_assets: bool = True) -> Any:
         device_env = spec.device_env.get(device_kind, {})
         apply_overrides(variant, device_env, spec.source, prefix=f"device_env.{device_kind}", convert=convert)
         add_cameras(variant, spec.cameras, spec.source)
+        add_state_groups(variant, spec.state_groups, spec.source)
         if spec.instruction is not None:
             # agents read it from the env config (env.unwrapped.cfg.instruction); Hydra overrides it as env.instruction
             variant.instruction = spec.instruction

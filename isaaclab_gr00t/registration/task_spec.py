@@ -14,6 +14,8 @@ A spec names a registered base task, overrides of its environment config, and ag
       cpu: {events.reset.params.buffer_size: 16}
     cameras:                                # RGB cameras (Newton Warp renderer), each with its observation group
       front_camera: {prim_path: "{ENV_REGEX_NS}/Camera", width: 96, height: 96, obs_group: front_rgb}
+    state_groups:                           # 1-D observation groups of joint state (no noise, no history)
+      arm_state: {joint_pos: {asset: robot, joint_names: ["panda_joint.*"]}}
     instruction: balance the pole           # language instruction, on the env config as ``cfg.instruction``
     agents:                                 # entry point -> preset in agents/ + overrides
       rsl_rl_cfg_entry_point: {preset: ppo37_gpu, overrides: {max_iterations: 150}}
@@ -39,7 +41,7 @@ TASK_ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 ENV_DEVICES = ("cpu", "cuda")
 _TOP_LEVEL_FIELDS = {
     "id", "base", "env_class", "warp_env_class", "description", "num_envs", "env", "device_env", "cameras",
-    "instruction", "agents", "default_agent",
+    "state_groups", "instruction", "agents", "default_agent",
 }
 _CLASS_PATH_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _AGENT_FIELDS = {"preset", "overrides"}
@@ -75,6 +77,8 @@ class TaskSpec:
     """Device kind (``cpu``/``cuda``) -> env overrides applied after :attr:`env` on that kind of device."""
     cameras: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     """Scene sensor name -> camera settings (see :mod:`.cameras`)."""
+    state_groups: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    """Observation group name -> its joint terms (see :mod:`.state_groups`)."""
     instruction: str | None = None
     """Language instruction of the task, set on the env config as ``instruction`` and given to agents whose actor
     takes one."""
@@ -154,6 +158,9 @@ def parse_task_spec(path: Path) -> TaskSpec:
     cameras = data.get("cameras", {})
     if not isinstance(cameras, Mapping) or any(not isinstance(v, Mapping) for v in cameras.values()):
         raise SpecError(source, "cameras", "expected a mapping of camera names to mappings of camera settings")
+    state_groups = data.get("state_groups", {})
+    if not isinstance(state_groups, Mapping) or any(not isinstance(v, Mapping) for v in state_groups.values()):
+        raise SpecError(source, "state_groups", "expected a mapping of group names to mappings of joint terms")
     instruction = data.get("instruction")
     if instruction is not None and not (isinstance(instruction, str) and instruction.strip()):
         raise SpecError(source, "instruction", f"expected a non-empty string, got {instruction!r}")
@@ -186,5 +193,6 @@ def parse_task_spec(path: Path) -> TaskSpec:
         warp_env_class=warp_env_class,
         device_env={k: dict(v) for k, v in device_env.items()},
         cameras={str(k): dict(v) for k, v in cameras.items()},
+        state_groups={str(k): dict(v) for k, v in state_groups.items()},
         instruction=instruction,
     )

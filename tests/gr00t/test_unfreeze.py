@@ -148,6 +148,7 @@ def _actor(**cfg) -> GR00TActor:
 
 
 @pytest.mark.parametrize("cfg, match", [
+    ({"unfreeze": "[{iteration:1,group:vision_projector}]"}, r"'unfreeze' must be a list of stages.*YAML"),
     ({"unfreeze": [{"iteration": 1, "group": "decoder"}]}, r"unfreeze\[0\].*unknown group 'decoder'"),
     ({"unfreeze": [{"group": "vision_projector"}]}, r"unfreeze\[0\].*'iteration' required"),
     ({"unfreeze": [{"iteration": 1, "group": "vision_projector", "lr": 0.1}]}, r"unfreeze\[0\].*unknown field.*'lr'"),

@@ -93,8 +93,43 @@ def test_camera_task_adds_two_warp_cameras_image_groups_and_the_instruction():
     assert type(cnn.actor).__name__ == "RslRlCNNModelCfg"
     gr00t = load_cfg_from_registry("GR00T-Franka-Lift-Camera", "rsl_rl_gr00t_cfg_entry_point")
     assert gr00t.actor.instruction == INSTRUCTION
-    # N1.5's state token takes at most 64 values: the GR00T actor reads the views and the instruction only
-    assert gr00t.obs_groups == {"actor": ["front_rgb", "wrist_rgb"], "critic": cnn.obs_groups["critic"]}
+    # N1.5's state token takes at most 64 values: the GR00T actor reads the views, the instruction and the joints
+    assert gr00t.obs_groups == {"actor": ["front_rgb", "wrist_rgb", "gr00t_state"],
+                                "critic": cnn.obs_groups["critic"]}
+
+
+PANDA_JOINTS = [f"panda_joint{i}" for i in range(1, 8)] + ["panda_finger_joint1", "panda_finger_joint2"]
+"""The bundled Panda's joints, in its order (tests/assets/test_franka.py)."""
+
+
+def test_camera_task_gives_the_gr00t_actor_the_nine_joint_positions_as_state():
+    """``gr00t_state``: Isaac Lab's ``joint_pos`` of the arm's 7 and the gripper's 2 joints, without noise or
+    history; the GR00T agent's actor reads it as its 9-value state beside the two views."""
+    import isaaclab.envs.mdp as mdp
+    from isaaclab.utils.string import resolve_matching_names
+    from tensordict import TensorDict
+
+    from isaaclab_gr00t.gr00t import GR00TActor
+
+    env_cfg = load_cfg_from_registry("GR00T-Franka-Lift-Camera", "env_cfg_entry_point")
+    group = env_cfg.observations.gr00t_state
+    assert group.concatenate_terms and not group.enable_corruption and not group.history_length
+    terms = {name: term for name, term in vars(group).items() if hasattr(term, "func")}
+    assert list(terms) == ["joint_pos"]
+    term = terms["joint_pos"]
+    assert term.func is mdp.joint_pos and term.noise is None and term.history_length == 0
+    asset = term.params["asset_cfg"]
+    assert asset.name == "robot"
+    assert resolve_matching_names(asset.joint_names, PANDA_JOINTS)[1] == PANDA_JOINTS
+    assert not hasattr(load_cfg_from_registry("GR00T-Franka-Lift", "env_cfg_entry_point").observations, "gr00t_state")
+
+    agent = load_cfg_from_registry("GR00T-Franka-Lift-Camera", "rsl_rl_gr00t_cfg_entry_point")
+    num_envs = 2
+    obs = TensorDict({"front_rgb": torch.zeros(num_envs, 3, 96, 96), "wrist_rgb": torch.zeros(num_envs, 3, 96, 96),
+                      "gr00t_state": torch.zeros(num_envs, len(PANDA_JOINTS))}, batch_size=[num_envs])
+    actor_cfg = {k: v for k, v in agent.actor.to_dict().items() if k != "class_name"}
+    actor = GR00TActor(obs, agent.obs_groups, "actor", 9, **actor_cfg)
+    assert (actor.image_groups, actor.obs_groups, actor.obs_dim) == (["front_rgb", "wrist_rgb"], ["gr00t_state"], 9)
 
 
 def test_lift_configs_have_annotations_hydra_can_resolve():
@@ -138,6 +173,13 @@ def _spec(tmp_path, body: str):
      "device_env.cpu.events.conditional_reset.params.buffer_size"),
     ("device_env:\n  tpu: {episode_length_s: 4.0}\n", "device_env"),
     ("instruction: ''\n", "instruction"),
+    ("state_groups:\n  policy: {joint_pos: {}}\n", "state_groups.policy"),
+    ("state_groups:\n  joints: {joint_acc: {}}\n", "state_groups.joints.joint_acc"),
+    ("state_groups:\n  joints: {joint_pos: {asset: arm}}\n", "state_groups.joints.joint_pos.asset"),
+    ("state_groups:\n  joints: {joint_pos: {joint_names: panda_joint1}}\n",
+     "state_groups.joints.joint_pos.joint_names"),
+    ("state_groups:\n  joints: {joint_pos: {noise: 0.1}}\n", "state_groups.joints.joint_pos"),
+    ("state_groups: [joint_pos]\n", "state_groups"),
 ])
 def test_a_bad_franka_style_spec_names_its_field(tmp_path, body, field):
     path, task_id = _spec(tmp_path, body)
