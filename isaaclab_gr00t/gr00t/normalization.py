@@ -224,8 +224,9 @@ def statistics_map(
             f"{source}: the {modality} statistics describe {raw} dimensions ({', '.join(keys)}) but the env's"
             f" {modality} has {env_dim}; set the actor cfg field 'use_statistics' to False for a robot of its own."
         )
-    concatenated = {stat: torch.cat([torch.as_tensor(getattr(keys[k], stat), dtype=torch.float32).flatten()
-                                     for k in keys]) for stat in STATISTIC_NAMES}
+    # a camera-only robot has no state keys: empty statistics, the identity on its (N, 0) state
+    concatenated = {stat: torch.cat([torch.zeros(0), *(torch.as_tensor(getattr(keys[k], stat), dtype=torch.float32)
+                                                       .flatten() for k in keys)]) for stat in STATISTIC_NAMES}
     return StatisticsMap(slots, concatenated)
 
 

@@ -24,6 +24,14 @@ agents:
       experiment_name: test_short_cartpole
       actor: {distribution_cfg: {std_type: scalar}}
       algorithm: {orthogonal_init: false, obs_normalization: false, reward_scaling: false, value_loss_coef: 2.0}
+  # GR00T-Cartpole-Direct's tiny GR00T N1.5 agent, which loads a post-trained checkpoint (test_sft_pipeline.py)
+  rsl_rl_gr00t_cfg_entry_point:
+    preset: gr00t_tiny
+    overrides:
+      experiment_name: test_short_cartpole_gr00t
+      obs_groups: {actor: [policy], critic: [policy]}
+      critic: {value_input: state}
+      algorithm: {share_cnn_encoders: false}
 """,
     # its camera twin: the joint state the expert reads is the 'critic' group here
     "short_cartpole_camera.yaml": """

@@ -163,6 +163,14 @@ def test_min_max_maps_a_constant_dimension_to_zero():
                                torch.tensor([[0.0, 0.0], [0.0, 1.0]]))
 
 
+def test_a_camera_only_robot_has_an_empty_state_map():
+    statistics = EmbodimentStatistics(state={}, action={"arm": _key([0.0], [2.0])}, modalities={})
+    state = statistics_map(statistics, "state", 0, "test")
+    assert state.identity and state.modes("state") == {}
+    assert state.normalize(torch.zeros(3, 0)).shape == (3, 0)
+    with pytest.raises(ValueError, match="describe 0 dimensions"):
+        statistics_map(statistics, "state", 2, "test")
+
 def test_normalization_modes_per_key_follow_the_published_formulas():
     arm = KeyStatistics(max=np.array([4.0, 1.0]), min=np.array([-4.0, 0.0]), mean=np.array([1.0, 0.5]),
                         std=np.array([2.0, 0.0]), q01=np.array([-2.0, 3.0]), q99=np.array([2.0, 3.0]))

@@ -85,7 +85,7 @@ class SampleSource:
         source = "the datasets' statistics"
         self.state_map: StatisticsMap = statistics_map(statistics, "state", state_dim, source, modes)
         self.action_map: StatisticsMap = statistics_map(statistics, "action", action_dim, source, modes)
-        if self.state_map.normalized_dim > head.max_state_dim:
+        if (self.state_map.normalized_dim or 0) > head.max_state_dim:  # None: no state keys (a camera-only robot)
             raise DatasetError(datasets[0].root, "state", f"{self.state_map.normalized_dim} normalized dimensions, "
                                f"more than the model's max_state_dim {head.max_state_dim}")
         if self.action_map.normalized_dim > head.action_dim:
