@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,9 +48,12 @@ socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, c
 
 
 class OfflineCli:
-    """Runs ``isaaclab`` commands in one working folder with the network guard installed."""
+    """Runs ``isaaclab`` commands in one working folder with the network guard installed.
 
-    def __init__(self, root: Path):
+    ``assets`` is the project's asset cache: the first command that needs an asset builds it there, offline.
+    """
+
+    def __init__(self, root: Path, assets: Path):
         self.cwd = root / "work"
         self.cwd.mkdir()
         guard = root / "guard"
@@ -57,12 +61,13 @@ class OfflineCli:
         (guard / "sitecustomize.py").write_text(NETWORK_GUARD)
         (root / "empty_asset_root").mkdir()
         self.network_log = root / "network_attempts.log"
+        self.assets = assets
         self.env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(guard), os.environ.get("PYTHONPATH")])),
             "NETWORK_ATTEMPTS_LOG": str(self.network_log),
             "ISAACSIM_ASSET_ROOT": str(root / "empty_asset_root"),
-            "ISAACLAB_GR00T_ASSET_DIR": str(root / "assets"),
+            "ISAACLAB_GR00T_ASSET_DIR": str(assets),
             "HF_HUB_OFFLINE": "1",
             "OMP_NUM_THREADS": "2",
             # play_until reads play's output from its log file while it runs: block-buffered, the line it waits for
@@ -79,7 +84,7 @@ class OfflineCli:
         return result
 
     def play_until(
-        self, *args: str, ready: Callable[[str], bool], run_seconds: float = 5.0, timeout: float = 600
+        self, *args: str, ready: Callable[[str], bool], run_seconds: float = 2.0, timeout: float = 600
     ) -> str:
         """Start ``isaaclab play``, wait until ``ready(output so far)``, let it run, then stop it like Ctrl+C.
 
@@ -108,7 +113,7 @@ class OfflineCli:
                     except subprocess.TimeoutExpired:
                         process.kill()
 
-    def play_until_exported(self, *args: str, run_seconds: float = 5.0) -> Path:
+    def play_until_exported(self, *args: str, run_seconds: float = 2.0) -> Path:
         """Play until the exported ONNX policy exists and the policy ran a few seconds; return the export folder."""
 
         def exported(_: str) -> list[Path]:
@@ -121,6 +126,42 @@ class OfflineCli:
         return self.network_log.read_text().splitlines() if self.network_log.exists() else []
 
 
-@pytest.fixture
-def offline_cli(tmp_path) -> OfflineCli:
-    return OfflineCli(tmp_path)
+@pytest.fixture(scope="session")
+def new_offline_cli(tmp_path_factory) -> Callable[[str], OfflineCli]:
+    """Factory of offline CLIs, each in its own folder; all share one asset cache, so each asset is built once.
+
+    Module-scoped fixtures use it to run one ``isaaclab`` command that several tests check.
+    """
+    assets = tmp_path_factory.mktemp("offline_assets")
+    return lambda name: OfflineCli(tmp_path_factory.mktemp(name), assets)
+
+
+@pytest.fixture(scope="session")
+def cli_jobs() -> Iterator[ThreadPoolExecutor]:
+    """Runs independent CLI jobs two at a time, one per core of the 2-core CI machine (each ``isaaclab`` process
+    spends most of its time importing and building on one core). A job raises where its command fails; the tests
+    that check it see that error from ``Future.result()``."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield pool
+
+
+USER_TASKS = {
+    "long_cartpole.yaml": "id: My-Long-Cartpole\nbase: GR00T-Cartpole-Direct\nenv: {episode_length_s: 10.0}\n"
+                          "agents:\n  rsl_rl_cfg_entry_point: {preset: stock_ppo}\n",
+    "broken.yaml": "id: My-Broken\nbase: GR00T-Cartpole-Direct\nenv: {gravity_on_mars: 1}\n"
+                   "agents:\n  rsl_rl_cfg_entry_point: {preset: stock_ppo}\n",
+}
+"""A user's task folder: one good spec and one with a field the env config does not have."""
+
+
+@pytest.fixture(scope="session")
+def listed_envs(new_offline_cli, cli_jobs) -> Future:
+    """One ``isaaclab list_envs --all`` with :data:`USER_TASKS` on ``ISAACLAB_GR00T_TASK_PATH``; its result and
+    CLI. Every listing test reads this one run."""
+    cli = new_offline_cli("list_envs")
+    folder = cli.cwd.parent / "my_tasks"
+    folder.mkdir()
+    for name, text in USER_TASKS.items():
+        (folder / name).write_text(text)
+    cli.env["ISAACLAB_GR00T_TASK_PATH"] = str(folder)
+    return cli_jobs.submit(lambda: (cli.run("list_envs", "--all"), cli))
