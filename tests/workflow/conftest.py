@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -126,23 +128,44 @@ class OfflineCli:
         return self.network_log.read_text().splitlines() if self.network_log.exists() else []
 
 
-@pytest.fixture(scope="session")
-def new_offline_cli(tmp_path_factory) -> Callable[[str], OfflineCli]:
-    """Factory of offline CLIs, each in its own folder; all share one asset cache, so each asset is built once.
+class CliJobs:
+    """The workflow tests' CLI jobs, run on two threads (one per core of the 2-core CI machine) from the moment the
+    tests are collected, so they overlap the rest of the suite; the tests wait on their own job's future.
 
-    Module-scoped fixtures use it to run one ``isaaclab`` command that several tests check.
+    A job is a function of a fresh :class:`OfflineCli`; it raises where a command fails, and the tests that check it
+    see that error from ``Future.result()``. All jobs share one asset cache, so each asset is built once.
     """
-    assets = tmp_path_factory.mktemp("offline_assets")
-    return lambda name: OfflineCli(tmp_path_factory.mktemp(name), assets)
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.assets = root / "offline_assets"
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.started: dict[str, tuple[Future, OfflineCli]] = {}
+
+    def start(self, name: str, job: Callable[[OfflineCli], object]) -> tuple[Future, OfflineCli]:
+        """Start ``job`` under ``name`` unless it was started already; its future and CLI."""
+        if name not in self.started:
+            folder = self.root / name
+            folder.mkdir()
+            cli = OfflineCli(folder, self.assets)
+            self.started[name] = (self.pool.submit(job, cli), cli)
+        return self.started[name]
 
 
-@pytest.fixture(scope="session")
-def cli_jobs() -> Iterator[ThreadPoolExecutor]:
-    """Runs independent CLI jobs two at a time, one per core of the 2-core CI machine (each ``isaaclab`` process
-    spends most of its time importing and building on one core). A job raises where its command fails; the tests
-    that check it see that error from ``Future.result()``."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        yield pool
+CLI_JOBS = pytest.StashKey[CliJobs]()
+HERE = Path(__file__).parent
+
+
+def cli_jobs(config: pytest.Config) -> CliJobs:
+    if CLI_JOBS not in config.stash:
+        config.stash[CLI_JOBS] = CliJobs(Path(tempfile.mkdtemp(prefix="pytest_workflow_")))
+    return config.stash[CLI_JOBS]
+
+
+def module_jobs(module) -> dict[str, Callable[[OfflineCli], object]]:
+    """A test module's ``FAMILIES`` (its CLI jobs), under names unique across modules."""
+    short = module.__name__.rsplit(".", 1)[-1]
+    return {f"{short}.{name}": job for name, job in getattr(module, "FAMILIES", {}).items()}
 
 
 USER_TASKS = {
@@ -154,14 +177,46 @@ USER_TASKS = {
 """A user's task folder: one good spec and one with a field the env config does not have."""
 
 
-@pytest.fixture(scope="session")
-def listed_envs(new_offline_cli, cli_jobs) -> Future:
-    """One ``isaaclab list_envs --all`` with :data:`USER_TASKS` on ``ISAACLAB_GR00T_TASK_PATH``; its result and
-    CLI. Every listing test reads this one run."""
-    cli = new_offline_cli("list_envs")
+def list_envs(cli: OfflineCli) -> subprocess.CompletedProcess:
+    """``isaaclab list_envs --all`` with :data:`USER_TASKS` on ``ISAACLAB_GR00T_TASK_PATH``."""
     folder = cli.cwd.parent / "my_tasks"
     folder.mkdir()
     for name, text in USER_TASKS.items():
         (folder / name).write_text(text)
     cli.env["ISAACLAB_GR00T_TASK_PATH"] = str(folder)
-    return cli_jobs.submit(lambda: (cli.run("list_envs", "--all"), cli))
+    return cli.run("list_envs", "--all")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the CLI jobs of the collected workflow tests (the listing once, each module's families)."""
+    items = [item for item in session.items if HERE in item.path.parents]
+    if session.config.option.collectonly or not items:
+        return
+    jobs = cli_jobs(session.config)
+    if any("listed_envs" in item.fixturenames for item in items):
+        jobs.start("list_envs", list_envs)
+    for module in dict.fromkeys(item.module for item in items):
+        for name, job in module_jobs(module).items():
+            jobs.start(name, job)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if CLI_JOBS in session.config.stash:
+        jobs = session.config.stash[CLI_JOBS]
+        jobs.pool.shutdown(wait=True, cancel_futures=True)
+        if exitstatus == 0:
+            shutil.rmtree(jobs.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def runs(request) -> dict[str, tuple[Future, OfflineCli]]:
+    """The module's ``FAMILIES`` jobs: family -> (its future, its CLI)."""
+    jobs = cli_jobs(request.config)
+    short = request.module.__name__.rsplit(".", 1)[-1]
+    return {name[len(short) + 1:]: jobs.start(name, job) for name, job in module_jobs(request.module).items()}
+
+
+@pytest.fixture(scope="session")
+def listed_envs(request) -> tuple[Future, OfflineCli]:
+    """The one :func:`list_envs` run every listing test reads: its future and CLI."""
+    return cli_jobs(request.config).start("list_envs", list_envs)

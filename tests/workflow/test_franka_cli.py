@@ -1,16 +1,14 @@
 """The Franka lift tasks through Isaac Lab's stock CLI, offline on the CPU: created, rendered, trained and played.
 
 CPU is for smoke tests here: a lift step takes about a second at 2 envs on this machine, so the runs are tiny.
-The module starts every run at once (two at a time); each test checks one run.
+Each run is a job of :data:`FAMILIES` that starts when the tests are collected (``CliJobs`` in conftest.py).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
@@ -53,13 +51,6 @@ def gr00t_camera_lift(cli) -> None:
 
 FAMILIES = {"state_lift": state_lift, "cnn_camera_lift": cnn_camera_lift, "gr00t_camera_lift": gr00t_camera_lift}
 """The module's CLI jobs, longest first so that the two running at a time finish close together."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def runs(new_offline_cli, cli_jobs) -> dict[str, tuple[Future, object]]:
-    """Run -> (its job's future, its CLI), all started before the first test of the module runs."""
-    clis = {name: new_offline_cli(name) for name in FAMILIES}
-    return {name: (cli_jobs.submit(job, clis[name]), clis[name]) for name, job in FAMILIES.items()}
 
 
 def test_camera_task_renders_both_cameras_offline(runs):
@@ -111,6 +102,7 @@ def test_camera_task_trains_with_the_gr00t_agent_offline(runs):
 
 
 def test_list_envs_shows_both_franka_tasks(listed_envs):
-    result, cli = listed_envs.result()
+    job, cli = listed_envs
+    result = job.result()
     assert "GR00T-Franka-Lift-Camera" in result.stdout and "GR00T-Franka-Lift " in result.stdout.replace("|", " ")
     assert cli.network_attempts() == []

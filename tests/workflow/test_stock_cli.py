@@ -1,15 +1,14 @@
 """The stock ``isaaclab`` CLI trains, plays and exports the project's tasks, offline and on the CPU.
 
-Each task family trains once and plays once (the Ant also resumes); the module starts all of them at once and
-each test checks one family's runs: its output, log folder, checkpoints and exported policy.
+Each task family trains once and plays once (the Ant also resumes), as one job of :data:`FAMILIES` that starts when
+the tests are collected (``CliJobs`` in conftest.py); each test checks one family's runs: their output, log folder,
+checkpoints and exported policy.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from pathlib import Path
 
-import pytest
 import torch
 
 PROJECT_TASKS = ["GR00T-Cartpole-Direct", "GR00T-Cartpole-Camera-Direct", "GR00T-Ant-Direct", "GR00T-Humanoid-Direct"]
@@ -70,22 +69,17 @@ FAMILIES = {"warp_ant": warp_ant, "gr00t_camera_cartpole": gr00t_camera_cartpole
 """The module's CLI jobs, longest first so that the two running at a time finish close together."""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def runs(new_offline_cli, cli_jobs) -> dict[str, tuple[Future, object]]:
-    """Family -> (its job's future, its CLI), all started before the first test of the module runs."""
-    clis = {name: new_offline_cli(name) for name in FAMILIES}
-    return {name: (cli_jobs.submit(job, clis[name]), clis[name]) for name, job in FAMILIES.items()}
-
-
 def test_list_envs_shows_the_project_tasks(listed_envs):
-    result, cli = listed_envs.result()
+    job, cli = listed_envs
+    result = job.result()
     for task in PROJECT_TASKS:
         assert task in result.stdout
     assert cli.network_attempts() == []
 
 
 def test_tasks_from_a_user_folder_are_listed_and_a_bad_one_is_reported(listed_envs):
-    result, _ = listed_envs.result()
+    job, _ = listed_envs
+    result = job.result()
     assert "My-Long-Cartpole" in result.stdout and "My-Broken" not in result.stdout
     assert "broken.yaml: field 'env.gravity_on_mars'" in result.stderr
 
