@@ -28,7 +28,15 @@ _SOURCES = {
     "GR00TRunner": ".runner",
 }
 
-__all__ = sorted(_SOURCES)
+__all__ = [
+    "ChunkedActionEnv",
+    "GR00TActor",
+    "GR00TActorCfg",
+    "GR00TCritic",
+    "GR00TCriticCfg",
+    "GR00TExportError",
+    "GR00TRunner",
+]
 
 if TYPE_CHECKING:
     from .chunked_env import ChunkedActionEnv

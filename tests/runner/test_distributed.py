@@ -93,7 +93,9 @@ def test_two_gloo_ranks(tmp_path, train_cfg, algorithm_cfg, algorithm):
              "initial_c": initial_c, "batch_c": batch_c}
     torch.save(setup, tmp_path / "setup.pt")
 
-    base_env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
+    # one thread a rank: two ranks of two threads each oversubscribe a 2-core machine several times over
+    base_env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+                "OMP_NUM_THREADS": "1"}
     workers = [
         subprocess.Popen(
             [sys.executable, WORKER, str(tmp_path)],

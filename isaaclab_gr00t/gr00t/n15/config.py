@@ -343,7 +343,7 @@ def _tiny() -> N15Config:
                         vocab_size=TINY_VOCAB_SIZE, max_position_embeddings=2048),
         action_head=ActionHeadConfig(
             action_dim=12, action_horizon=4, hidden_size=32, input_embedding_dim=48, backbone_embedding_dim=64,
-            max_state_dim=8, max_num_embodiments=32, num_target_vision_tokens=3, max_seq_len=16,
+            max_state_dim=16, max_num_embodiments=32, num_target_vision_tokens=3, max_seq_len=16,
             dit=DiTConfig(num_layers=4, num_heads=4, head_dim=12, output_dim=32, cross_attention_dim=64),
             vl_self_attention=VLSelfAttentionConfig(num_layers=2, num_heads=4, head_dim=16),
         ),

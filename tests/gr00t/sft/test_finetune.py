@@ -47,7 +47,7 @@ def test_finetune_learns_and_writes_a_checkpoint_the_doctor_and_the_actor_load(t
     dataset = write_dataset(str(tmp_path / "data"), video=video)
     untrained, trained = str(tmp_path / "untrained"), str(tmp_path / "trained")
     _finetune(dataset, untrained, 0)
-    result = _finetune(dataset, trained, 300)
+    result = _finetune(dataset, trained, 450)
     losses = result.fixed_batch_losses
     assert all(np.isfinite(losses)) and losses[-1] < 0.9 * losses[0], losses
     assert doctor_main([trained, "--load"]) == 0, capsys.readouterr().out
@@ -58,7 +58,7 @@ def test_finetune_learns_and_writes_a_checkpoint_the_doctor_and_the_actor_load(t
     assert entry[NORMALIZATION_MODES_FIELD]["action.gripper"] == "min_max"
     assert ("front" in entry["modalities"]["video"]) == video
     errors = _actor_error(trained, dataset), _actor_error(untrained, dataset)
-    assert errors[0] < 0.9 * errors[1], errors  # measured at seed 0: 0.51 vs 0.61 (state only)
+    assert errors[0] < 0.9 * errors[1], errors  # measured at seed 0: 0.54 vs 0.61 (state only), 0.49 vs 0.61 (one view)
 
 
 def test_resume_continues_the_step_count_from_the_saved_state(tmp_path):
