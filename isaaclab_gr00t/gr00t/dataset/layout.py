@@ -11,7 +11,7 @@ A dataset folder holds::
     videos/chunk-000/<original video key>/episode_000000.mp4   (h264)
 
 This module holds the names both the writer and the reader use, the in-memory :class:`Episode` and
-:class:`DatasetError`. Facts from the published layout: ``../../docs/gr00t.md`` and NVIDIA's demo data.
+:class:`DatasetError`. The layout is described in docs/gr00t.md (post-training).
 """
 
 from __future__ import annotations
