@@ -58,7 +58,8 @@ def resolve_checkpoint(path: str) -> Checkpoint:
                 "folder (config.json and experiment_cfg/metadata.json)")
         path = os.path.join(path, max(models, key=lambda name: int(MODEL_FILE.fullmatch(name).group(1))))
     try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
+        # memory-mapped: only the keys are checked here, the runner reads the tensors when it loads the file
+        content = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as error:
         raise ValueError(f"--checkpoint {path}: not a torch checkpoint of tensors ({error})") from error
     if not isinstance(content, dict) or "actor_state_dict" not in content:

@@ -23,7 +23,7 @@ from .n15.embodiments import Embodiment, resolve_embodiment
 from .n15.model import GR00TN15
 from .n15.testing import write_tokenizer
 from .normalization import StatisticsMap, statistics_map
-from .unfreeze import UnfreezeSchedule, float32_trainable, llm_lora_layers, parse_stages, resolve_stages
+from .unfreeze import UnfreezeSchedule, llm_lora_layers, parse_stages, resolve_stages, train_action_head_slot
 
 if TYPE_CHECKING:
     from .config import GR00TActorCfg
@@ -70,7 +70,7 @@ def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBui
         model, tokenizer, resolved = loaded.model, loaded.tokenizer, loaded.embodiment
         source = f"{cfg.checkpoint}/experiment_cfg/metadata.json [{resolved.name}]"
     else:
-        model, tokenizer = _random_model(cfg.size, dtype)
+        model, tokenizer = random_model(cfg.size, dtype)
         resolved = resolve_embodiment(embodiment, None)
         source = f"random {cfg.size} model"
     head = model.config.action_head
@@ -81,20 +81,19 @@ def build_gr00t(cfg: GR00TActorCfg, state_dim: int, output_dim: int) -> GR00TBui
 
     model.requires_grad_(False)
     if cfg.train_action_head:
-        float32_trainable(model.action_head)
-        model.action_head.train_only_slot(resolved.slot_id)
+        train_action_head_slot(model, resolved.slot_id)
     llm_layers = llm_lora_layers(stage_cfgs, len(model.backbone.eagle_model.language_model.model.layers))
-    _add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_llm_targets, cfg.lora_vision_targets, llm_layers)
+    add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_llm_targets, cfg.lora_vision_targets, llm_layers)
     stages = resolve_stages(model, stage_cfgs, resolved.slot_id)
     if cfg.gradient_checkpointing:  # while every part that will ever train still requires gradients
-        _enable_gradient_checkpointing(model)
+        enable_gradient_checkpointing(model)
     schedule = UnfreezeSchedule(stages)
     if cfg.compile_blocks:
         _compile_blocks(model)
     return GR00TBuild(model.eval(), tokenizer, resolved, adapter, state_map, action_map, schedule)
 
 
-def _random_model(size: str, dtype: torch.dtype) -> tuple[GR00TN15, Any]:
+def random_model(size: str, dtype: torch.dtype) -> tuple[GR00TN15, Any]:
     """A randomly initialized model at a preset size, with the byte-level test tokenizer standing in for the
     Eagle tokenizer a random model does not have (the config takes that tokenizer's image-token ids)."""
     config = N15Config.preset(size)
@@ -107,7 +106,7 @@ def _random_model(size: str, dtype: torch.dtype) -> tuple[GR00TN15, Any]:
     return GR00TN15(config).to(dtype), tokenizer
 
 
-def _enable_gradient_checkpointing(model: GR00TN15) -> None:
+def enable_gradient_checkpointing(model: GR00TN15) -> None:
     """Recompute the trained blocks' activations in the backward pass: the action head's, and the language
     model's when LoRA trains it."""
     if any(p.requires_grad for p in model.action_head.parameters()):
@@ -152,7 +151,7 @@ def _compile_blocks(model: GR00TN15) -> None:
             block.compile()
 
 
-def _add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str],
+def add_lora(model: GR00TN15, rank: int, alpha: float, llm_targets: list[str], vision_targets: list[str],
               llm_layers: list[int] | None = None) -> None:
     """Inject float32 LoRA adapters (dropout 0, ``lora_B`` zero: no change until trained) into the language model
     (its layers ``llm_layers``, None: all) and/or the vision tower."""

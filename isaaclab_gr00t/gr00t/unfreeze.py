@@ -121,11 +121,17 @@ def _lora_parameters(module: nn.Module) -> list[nn.Parameter]:
     return [p for name, p in module.named_parameters() if "lora_" in name]
 
 
-def _action_head(model: GR00TN15, stage: UnfreezeStageCfg, slot: int) -> list[nn.Parameter]:
-    """The action head as ``train_action_head`` trains it: float32, the embodiment's slot alone."""
+def train_action_head_slot(model: GR00TN15, slot: int) -> list[nn.Parameter]:
+    """Make the action head trainable as ``train_action_head`` and post-training train it: float32 master weights,
+    and of the per-embodiment layers only the embodiment's ``slot``; its trained parameters."""
     float32_trainable(model.action_head)
     model.action_head.train_only_slot(slot)
     return [p for p in model.action_head.parameters() if p.requires_grad]
+
+
+def _action_head(model: GR00TN15, stage: UnfreezeStageCfg, slot: int) -> list[nn.Parameter]:
+    """The action head as ``train_action_head`` trains it."""
+    return train_action_head_slot(model, slot)
 
 
 def _vision_projector(model: GR00TN15, stage: UnfreezeStageCfg, slot: int) -> list[nn.Parameter]:

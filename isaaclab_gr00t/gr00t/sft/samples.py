@@ -75,7 +75,7 @@ class SampleSource:
 
     def __init__(self, datasets: list[GR00TDataset], config: N15Config, tokenizer,
                  statistics: EmbodimentStatistics, modes: dict[str, str]) -> None:
-        check_same_keys(datasets)
+        """``datasets`` must share their keys (:func:`check_same_keys`, which the command runs before any work)."""
         self.config = config
         head = config.action_head
         self.episodes = [dataset.episode(i) for dataset in datasets for i in range(dataset.num_episodes)]

@@ -17,19 +17,21 @@ from typing import Any
 
 import torch
 
-from ..build import _add_lora, _enable_gradient_checkpointing, _random_model
+from ..build import add_lora, enable_gradient_checkpointing, random_model
+from ..config import GR00TActorCfg
 from ..n15.checkpoint import load_checkpoint
 from ..n15.embodiments import EMBODIMENT_SLOT_FIELD, PUBLISHED_SLOTS
 from ..n15.flow_matching import flow_matching_loss
 from ..n15.model import GR00TN15
+from ..unfreeze import train_action_head_slot
 from .samples import Batch
 
 TRAINER_STATE_FILE = "trainer_state.pt"
 """In the output folder: step, optimizer, schedule and trainable weights for ``--resume`` (loads with
 ``weights_only=True``)."""
 
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
-"""Language-model layers that get LoRA adapters (``--lora-rank``)."""
+LORA = GR00TActorCfg()
+"""LoRA alpha and language-model target layers of ``--lora-rank``: the GR00T actor's defaults."""
 
 
 @dataclass
@@ -73,13 +75,12 @@ def build_model(setup: TrainSetup, device: torch.device) -> tuple[GR00TN15, Any]
         model, tokenizer = loaded.model, loaded.tokenizer
     else:
         torch.manual_seed(0)  # the same random base on every run, so --resume rebuilds it
-        model, tokenizer = _random_model(setup.size, torch.float32)
+        model, tokenizer = random_model(setup.size, torch.float32)
     model.requires_grad_(False)
-    model.action_head.requires_grad_(True)
-    model.action_head.train_only_slot(setup.slot)
-    _add_lora(model, setup.lora_rank, 32.0, LORA_TARGETS if setup.lora_rank else [], [])
+    train_action_head_slot(model, setup.slot)
+    add_lora(model, setup.lora_rank, LORA.lora_alpha, LORA.lora_llm_targets if setup.lora_rank else [], [])
     if setup.gradient_checkpointing:
-        _enable_gradient_checkpointing(model)
+        enable_gradient_checkpointing(model)
     model.to(device)
     model.eval()
     model.action_head.train()
